@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Bayesian denoisers fed by the channel's per-weight noise variance."""
+
+from airmodel.receiver.denoiser.base import (
+    PRIOR_FLOOR_WNR,
+    Denoiser,
+    Prior,
+    constant_or_none,
+    estimate_prior,
+    genie_prior,
+    get_denoiser,
+    list_denoisers,
+    mean_noise,
+    register_denoiser,
+)
+from airmodel.receiver.denoiser.estimators import ML, MMSE, MMSEpb, mmse_pb
+from airmodel.receiver.denoiser.selection import (
+    PAPER_BETA_GRID,
+    PAPER_LAM_GRID,
+    Selection,
+    select_mmse_pb,
+)
+
+__all__ = [
+    "PRIOR_FLOOR_WNR",
+    "Denoiser",
+    "Prior",
+    "constant_or_none",
+    "estimate_prior",
+    "mean_noise",
+    "genie_prior",
+    "get_denoiser",
+    "list_denoisers",
+    "register_denoiser",
+    "ML",
+    "MMSE",
+    "MMSEpb",
+    "mmse_pb",
+    "PAPER_BETA_GRID",
+    "PAPER_LAM_GRID",
+    "Selection",
+    "select_mmse_pb",
+]

@@ -1,0 +1,16 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Channel models wrapping Sionna, called as ``y = channel(x, no)``."""
+
+from channels.awgn import AWGNChannel
+from channels.registry import get, list_channels, register_channel
+from channels.utils import db, from_db, snr_db_to_no
+
+__all__ = [
+    "AWGNChannel",
+    "get",
+    "list_channels",
+    "register_channel",
+    "snr_db_to_no",
+    "db",
+    "from_db",
+]

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Seedable Sionna blocks: one generator per block, reset through ``seed()``."""
+
+from __future__ import annotations
+
+import torch
+
+from airmodel.seed import make_generator
+
+__all__ = ["SeededMixin"]
+
+
+class SeededMixin:
+    """Make a Sionna block draw from its own generator once ``seed()`` is called.
+
+    Sionna's blocks draw from ``self.torch_rng`` (the global generator of
+    ``sionna.phy.config``). After ``block.seed(s)`` they draw from a private
+    generator seeded with ``s`` instead, which is what ``sionna.phy.config.seed = s``
+    would give on the CPU, without touching global state.
+    """
+
+    _generator: torch.Generator | None = None
+
+    def seed(self, seed: int | None) -> None:
+        """Reseed this block (``None`` returns it to Sionna's global RNG)."""
+        self._generator = None if seed is None else make_generator(seed, self.device)
+
+    @property
+    def torch_rng(self) -> torch.Generator:  # noqa: D102
+        if self._generator is not None:
+            return self._generator
+        return super().torch_rng  # type: ignore[misc]
