@@ -11,9 +11,9 @@ import torch
 
 import channels
 from airmodel.metrics import moments, mse
-from airmodel.modulation.analog import AnalogModulator, Precision
+from airmodel.modulation.analog import AnalogScheme, Precision
 from airmodel.receiver.denoiser import ML, Denoiser, mean_noise
-from airmodel.receiver.receiver import AnalogReceiver, Reception
+from airmodel.receiver.receiver import Reception
 from airmodel.transmitter.payload import PayloadSpec, Policy, flatten, unflatten
 from channels.utils import db, snr_db_to_no
 
@@ -72,6 +72,7 @@ class Link:
     :param channel: a channel name (``channels.list_channels()``) or block.
     :param denoiser: default denoiser for :meth:`__call__` (ML if ``None``).
     :param policy: which tensors go over the air (see ``select_on_air``).
+    :param scheme: transmission scheme (``modulate``/``receive``); analog if ``None``.
     :param precision: ``"single"`` (complex64 symbols, fast) or ``"double"``
         (complex128). With no noise, ``"double"`` rebuilds every state dict
         bit-exactly; ``"single"`` does so for float16/bfloat16 weights and
@@ -89,14 +90,14 @@ class Link:
         denoiser: Denoiser | None = None,
         policy: Policy = "paper",
         precision: Precision = "single",
+        scheme: object | None = None,
     ) -> None:
         if isinstance(channel, str):
             channel = channels.get(channel, precision=precision)
         self.channel = channel
         self.denoiser = denoiser or ML()
         self.policy = policy
-        self.modulate = AnalogModulator(precision)
-        self.receiver = AnalogReceiver()
+        self.scheme = scheme if scheme is not None else AnalogScheme(precision)
 
     def transmit(
         self,
@@ -108,10 +109,10 @@ class Link:
         no = snr_db_to_no(snr_db)
         vector, spec = flatten(state_dict, self.policy)
         mean, power = moments(vector[: spec.num_air])
-        x, side = self.modulate(vector[: spec.num_air], power=power)
+        x, side = self.scheme.modulate(vector[: spec.num_air], power=power)
         self.channel.seed(seed)
-        y = self.channel(x, no)
-        reception = self.receiver(y, no, side)
+        y, no_eff = self.propagate(x, no)
+        reception = self.scheme.receive(y, no_eff, side)
         return Transmission(
             vector=vector,
             spec=spec,
@@ -120,6 +121,19 @@ class Link:
             clean_mean=mean,
             clean_power=power,
         )
+
+    def propagate(
+        self, x: torch.Tensor, no: float
+    ) -> tuple[torch.Tensor, float | torch.Tensor]:
+        """Channel plus equalization: symbols in, equalized symbols and their noise out.
+
+        :input x: [num_symbols], complex. Unit-energy symbols.
+        :input no: noise variance per complex symbol at the channel input.
+        :output y: [num_symbols], complex. Equalized symbols.
+        :output no_eff: scalar or [num_symbols]. Noise variance per symbol after
+            equalization (``no`` for AWGN).
+        """
+        return self.channel(x, no), no
 
     def rebuild(
         self,

@@ -7,4 +7,4 @@ from airmodel.modulation.analog import (
     AnalogSideInfo,
 )
 
-__all__ = ["AnalogDemodulator", "AnalogModulator", "AnalogSideInfo"]
+__all__ = ["AnalogDemodulator", "AnalogModulator", "AnalogScheme", "AnalogSideInfo"]

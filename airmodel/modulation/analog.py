@@ -10,7 +10,13 @@ import torch
 
 from airmodel.metrics import moments
 
-__all__ = ["AnalogSideInfo", "AnalogModulator", "AnalogDemodulator", "Precision"]
+__all__ = [
+    "AnalogSideInfo",
+    "AnalogModulator",
+    "AnalogDemodulator",
+    "AnalogScheme",
+    "Precision",
+]
 
 Precision = Literal["single", "double"]
 _REAL = {"single": torch.float32, "double": torch.float64}
@@ -102,3 +108,30 @@ class AnalogDemodulator:
         else:
             no_w = (no_t * half).repeat_interleave(2)[:n]
         return w, no_w
+
+
+class AnalogScheme:
+    """Analog transmission scheme: modulator on one side, demodulator on the other.
+
+    A scheme is what :class:`~airmodel.link.Link` plugs in between the payload
+    and the channel: ``modulate(w, power) -> (x, side)`` and
+    ``receive(y, no_eff, side) -> Reception``.
+
+    :param precision: ``"single"`` or ``"double"`` (see :class:`AnalogModulator`).
+    """
+
+    name = "analog"
+    #: Complex channel uses per transmitted weight.
+    channel_uses_per_weight = 0.5
+
+    def __init__(self, precision: Precision = "single") -> None:
+        self.precision = precision
+        self.modulate = AnalogModulator(precision)
+        self.demodulate = AnalogDemodulator()
+
+    def receive(self, y: torch.Tensor, no: float | torch.Tensor, side: AnalogSideInfo):
+        """Demodulate equalized symbols into a :class:`Reception`."""
+        from airmodel.receiver.receiver import Reception
+
+        w, no_w = self.demodulate(y, no, side)
+        return Reception(y=w, no_w=no_w)
