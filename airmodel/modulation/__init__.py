@@ -4,6 +4,7 @@
 from airmodel.modulation.analog import (
     AnalogDemodulator,
     AnalogModulator,
+    AnalogScheme,
     AnalogSideInfo,
 )
 
