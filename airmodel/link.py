@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -12,9 +12,22 @@ import torch
 import channels
 from airmodel.metrics import moments, mse
 from airmodel.modulation.analog import AnalogScheme, Precision
-from airmodel.receiver.denoiser import ML, Denoiser, mean_noise
+from airmodel.modulation.interleaver import Interleaver
+from airmodel.receiver.denoiser import (
+    ML,
+    PAPER_BETA_GRID,
+    PAPER_LAM_GRID,
+    Denoiser,
+    Prior,
+    Selection,
+    mean_noise,
+    mmse_pb,
+    select_mmse_pb,
+)
+from airmodel.receiver.equalizer import Equalizer
 from airmodel.receiver.receiver import Reception
 from airmodel.transmitter.payload import PayloadSpec, Policy, flatten, unflatten
+from airmodel.transmitter.power_control import TruncatedInversion
 from channels.utils import db, snr_db_to_no
 
 __all__ = ["Link", "LinkStats", "Transmission"]
@@ -77,6 +90,16 @@ class Link:
         (complex128). With no noise, ``"double"`` rebuilds every state dict
         bit-exactly; ``"single"`` does so for float16/bfloat16 weights and
         is within one ulp for float32 ones (docs/conventions.md).
+    :param interleave: permute the symbols with a seeded :class:`Interleaver`
+        so that a deep fade hits weights spread over all layers.
+    :param power_control: ``"none"`` or ``"truncated_inversion"`` (flat fading
+        channels only; see :class:`TruncatedInversion`). Lost weights are
+        replaced by the prior mean and counted in ``info["lost_weights"]``.
+    :param inversion_threshold: ``|h|^2`` below which a symbol is not sent.
+
+    Fading channels (``channel.is_fading``) are equalized by ZF, so the
+    denoiser gets ``y = w + n`` with a known per-weight variance
+    (docs/conventions.md, "Fading").
 
     .. rubric:: Examples
 
@@ -91,6 +114,9 @@ class Link:
         policy: Policy = "paper",
         precision: Precision = "single",
         scheme: object | None = None,
+        interleave: bool = False,
+        power_control: str = "none",
+        inversion_threshold: float = 0.1,
     ) -> None:
         if isinstance(channel, str):
             channel = channels.get(channel, precision=precision)
@@ -98,6 +124,9 @@ class Link:
         self.denoiser = denoiser or ML()
         self.policy = policy
         self.scheme = scheme if scheme is not None else AnalogScheme(precision)
+        self.equalizer = Equalizer("zf")
+        self.interleaver = Interleaver() if interleave else None
+        self.power_control = _power_control(power_control, inversion_threshold, channel)
 
     def transmit(
         self,
@@ -109,10 +138,17 @@ class Link:
         no = snr_db_to_no(snr_db)
         vector, spec = flatten(state_dict, self.policy)
         mean, power = moments(vector[: spec.num_air])
-        x, side = self.scheme.modulate(vector[: spec.num_air], power=power)
+        extra = {"spec": spec} if getattr(self.scheme, "uses_spec", False) else {}
+        x, side = self.scheme.modulate(vector[: spec.num_air], power=power, **extra)
         self.channel.seed(seed)
+        if self.interleaver is not None:
+            x = self.interleaver(x)
         y, no_eff = self.propagate(x, no)
+        if self.interleaver is not None:
+            y, no_eff = self.interleaver.deinterleave(y), self.interleaver.deinterleave(no_eff)
         reception = self.scheme.receive(y, no_eff, side)
+        if self.power_control is not None:
+            reception.info["lost_weights"] = float(torch.isinf(reception.no_w).sum())
         return Transmission(
             vector=vector,
             spec=spec,
@@ -131,9 +167,17 @@ class Link:
         :input no: noise variance per complex symbol at the channel input.
         :output y: [num_symbols], complex. Equalized symbols.
         :output no_eff: scalar or [num_symbols]. Noise variance per symbol after
-            equalization (``no`` for AWGN).
+            equalization (``no`` for AWGN; ``inf`` for symbols not sent).
         """
-        return self.channel(x, no), no
+        if not getattr(self.channel, "is_fading", False):
+            return self.channel(x, no), no
+        if self.power_control is None:
+            y, h_hat, err_var = self.channel(x, no)
+            return self.equalizer(y, h_hat, no, err_var)
+        h = self.channel.generate(x.shape)
+        precoder, _ = self.power_control(h)
+        y = self.channel.apply(x * precoder, h, no)
+        return self.equalizer(y, h * precoder, no)
 
     def rebuild(
         self,
@@ -142,16 +186,55 @@ class Link:
         w_hat: torch.Tensor | None = None,
     ) -> tuple[dict[str, torch.Tensor], LinkStats]:
         """Denoise a transmission (or take ``w_hat``) and rebuild the state dict."""
-        rx = tx.reception
         if w_hat is None:
-            w_hat = (denoiser or self.denoiser)(rx.y, rx.no_w, clean=tx.clean)
+            w_hat, _ = self.denoise(tx, denoiser or self.denoiser)
         return unflatten(tx.vector, tx.spec, air=w_hat), self.stats(tx, w_hat)
+
+    @staticmethod
+    def denoise(
+        tx: Transmission,
+        denoiser: Denoiser,
+        score: Callable[[torch.Tensor], float] | None = None,
+        lam_grid: Sequence[float] = PAPER_LAM_GRID,
+        beta_grid: Sequence[float] = PAPER_BETA_GRID,
+    ) -> tuple[torch.Tensor, Selection | None]:
+        """Denoise a transmission; lost weights (``no_w = inf``) get the prior mean.
+
+        The prior is fitted on the received weights only. With ``score``,
+        MMSE_pb's (lam, beta) are selected on the grid by that score (e.g.
+        validation accuracy of the rebuilt model) instead of taken from
+        ``denoiser``.
+        """
+        rx = tx.reception
+        keep = torch.isfinite(rx.no_w) if rx.info.get("lost_weights") else None
+        y, no_w, clean = rx.y, rx.no_w, tx.clean
+        if keep is not None:
+            y, no_w, clean = y[keep], no_w[keep], clean[keep]
+
+        def full(w: torch.Tensor) -> torch.Tensor:
+            if keep is None:
+                return w
+            out = torch.full_like(rx.y, float(prior.mean))
+            out[keep] = w
+            return out
+
+        if score is None and not denoiser.needs_prior and keep is None:
+            return denoiser.denoise(y, no_w, Prior(0.0, 1.0, "none")), None
+        prior = denoiser.fit_prior(y, no_w, clean)
+        if score is None:
+            return full(denoiser.denoise(y, no_w, prior)), None
+        sel = select_mmse_pb(
+            y, no_w, prior, lambda w: score(full(w)), lam_grid, beta_grid
+        )
+        return full(mmse_pb(y, no_w, prior, sel.lam, sel.beta)), sel
 
     @staticmethod
     def stats(tx: Transmission, w_hat: torch.Tensor) -> LinkStats:
         """Statistics of a rebuilt weight vector (see :mod:`airmodel.metrics`)."""
         clean = tx.clean
         no_w = tx.reception.no_w
+        if tx.reception.info.get("lost_weights"):
+            no_w = no_w[torch.isfinite(no_w)]  # statistics of the received weights
         mean_no = mean_noise(no_w)
         power = tx.clean_power
         var_w = power - tx.clean_mean**2
@@ -173,3 +256,22 @@ class Link:
     ) -> tuple[dict[str, torch.Tensor], LinkStats]:
         """Transmit, denoise with the default denoiser and rebuild."""
         return self.rebuild(self.transmit(state_dict, snr_db, seed))
+
+
+def _power_control(
+    name: str, threshold: float, channel: object
+) -> TruncatedInversion | None:
+    """Build the power-control block named ``name`` for ``channel``."""
+    if name == "none":
+        return None
+    if name != "truncated_inversion":
+        raise ValueError(
+            f"`power_control` must be one of ('none', 'truncated_inversion'); got {name!r}."
+        )
+    if not hasattr(channel, "generate") or not getattr(channel, "is_fading", False):
+        raise ValueError(
+            "`power_control='truncated_inversion'` needs a flat fading channel with "
+            f"generate/apply ('rayleigh', 'rician'); got {type(channel).__name__}. "
+            "Use power_control='none'."
+        )
+    return TruncatedInversion(threshold)

@@ -2,11 +2,18 @@
 """Channel models wrapping Sionna, called as ``y = channel(x, no)``."""
 
 from channels.awgn import AWGNChannel
+from channels.fading import RayleighChannel, RicianChannel
+from channels.ofdm import CDLChannel, OFDMFadingChannel, TDLChannel
 from channels.registry import get, list_channels, register_channel
 from channels.utils import db, from_db, snr_db_to_no
 
 __all__ = [
     "AWGNChannel",
+    "RayleighChannel",
+    "RicianChannel",
+    "OFDMFadingChannel",
+    "TDLChannel",
+    "CDLChannel",
     "get",
     "list_channels",
     "register_channel",
