@@ -1,0 +1,410 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Typed, frozen experiment configs; YAML maps onto them 1:1 and is validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
+
+__all__ = [
+    "ConfigError",
+    "ExperimentConfig",
+    "ModelConfig",
+    "TrainConfig",
+    "DataConfig",
+    "TransmitterConfig",
+    "ChannelConfig",
+    "DenoiserConfig",
+    "ReceiverConfig",
+    "SweepConfig",
+    "EvaluationConfig",
+    "FederatedConfig",
+    "load_config",
+    "from_dict",
+    "to_dict",
+    "apply_overrides",
+]
+
+
+class ConfigError(ValueError):
+    """A config key has a wrong value; the message names key, value and fix."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Train the model on the fly when no checkpoint exists (cached in ``out``)."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    lr: float = 0.1
+    weight_decay: float = 5e-4
+    schedule: Literal["onecycle", "cosine"] = "onecycle"
+    label_smoothing: float = 0.0
+    amp_bf16: bool = True
+    out: str = "runs/models/default"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which network to send: a registered name plus a checkpoint or training recipe."""
+
+    name: str = "resnet20"
+    checkpoint: str | None = None
+    train: TrainConfig | None = None
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Dataset by registry name; ``root`` is a folder or archive."""
+
+    dataset: Literal["digits", "cifar10", "image_folder"] = "digits"
+    root: str | None = None
+    download: bool = False
+    cache_dir: str | None = None
+    test_samples: int | None = None
+
+
+@dataclass(frozen=True)
+class TransmitterConfig:
+    """Payload policy and transmission scheme."""
+
+    policy: str | list[str] = "paper"
+    scheme: Literal["analog", "digital"] = "analog"
+    precision: Literal["single", "double"] = "single"
+    digital: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """Registered channel name and its constructor arguments."""
+
+    name: str = "awgn"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DenoiserConfig:
+    """One receiver to compare.
+
+    ``select``: ``"fixed"`` uses ``lam``/``beta`` as given; ``"validation"``
+    picks them on ``kappa`` training images (no augmentation); ``"oracle"``
+    picks them on the test set and is labelled as such.
+    """
+
+    name: str = "ml"
+    label: str | None = None
+    prior: Literal["estimated", "genie"] = "estimated"
+    select: Literal["fixed", "validation", "oracle"] = "fixed"
+    lam: float = 1.0
+    beta: float = 0.0
+
+    @property
+    def key(self) -> str:
+        """Unique label used in results."""
+        if self.label:
+            return self.label
+        key = self.name
+        if self.select != "fixed":
+            key += f"[{self.select}]"
+        if self.prior == "genie":
+            key += "[genie]"
+        return key
+
+
+@dataclass(frozen=True)
+class ReceiverConfig:
+    """Denoisers to compare and how MMSE_pb's (lam, beta) are selected."""
+
+    denoisers: list[DenoiserConfig] = field(
+        default_factory=lambda: [DenoiserConfig("ml"), DenoiserConfig("mmse")]
+    )
+    kappa: int = 100
+    lam_grid: list[float] = field(default_factory=lambda: list(PAPER_LAM_GRID))
+    beta_grid: list[float] = field(default_factory=lambda: list(PAPER_BETA_GRID))
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Es/N0 points [dB] and noise draws per point."""
+
+    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0])
+    draws: int = 3
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """Scoring settings."""
+
+    device: str = "auto"
+    batch_size: int = 1000
+    bf16: bool = False
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class FederatedConfig:
+    """Federated edge learning with over-the-air aggregation (``experiment: federated``)."""
+
+    num_devices: int = 10
+    active: int = 4
+    rounds: int = 10
+    local_epochs: int = 1
+    batch_size: int = 64
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: Literal["cosine", "constant"] = "cosine"
+    split: Literal["paper", "dirichlet", "iid"] = "paper"
+    iid_per_device: int = 2000
+    shard_size: int = 500
+    alpha: float = 0.5
+    eval_every: int = 5
+    runs: int = 1
+    divergence_loss: float = 20.0
+    bn_policy: Literal["clean", "noisy"] = "clean"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment; ``airmodel run`` takes one as YAML."""
+
+    name: str = "experiment"
+    experiment: Literal["inference", "federated"] = "inference"
+    seed: int = 0
+    out_dir: str | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    transmitter: TransmitterConfig = field(default_factory=TransmitterConfig)
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    receiver: ReceiverConfig = field(default_factory=ReceiverConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
+    federated: FederatedConfig = field(default_factory=FederatedConfig)
+
+    @property
+    def results_dir(self) -> Path:
+        """Where results go: ``out_dir`` or ``results/<name>``."""
+        return Path(self.out_dir or f"results/{self.name}")
+
+
+# ---------------------------------------------------------------- validation
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "seed": (0, 2**63 - 1),
+    "model.train.epochs": (1, 10_000),
+    "model.train.batch_size": (1, 1 << 20),
+    "model.train.lr": (1e-12, 100.0),
+    "model.train.weight_decay": (0.0, 1.0),
+    "model.train.label_smoothing": (0.0, 0.99),
+    "data.test_samples": (1, 1 << 31),
+    "receiver.kappa": (1, 1 << 31),
+    "sweep.draws": (1, 1_000_000),
+    "evaluation.batch_size": (1, 1 << 20),
+    "evaluation.threads": (1, 1024),
+    "federated.num_devices": (1, 100_000),
+    "federated.active": (1, 100_000),
+    "federated.rounds": (1, 1_000_000),
+    "federated.local_epochs": (1, 10_000),
+    "federated.batch_size": (1, 1 << 20),
+    "federated.lr": (1e-12, 100.0),
+    "federated.alpha": (1e-6, 1e6),
+    "federated.eval_every": (1, 1_000_000),
+    "federated.runs": (1, 10_000),
+}
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if origin is dict:
+        return "a mapping"
+    if tp is type(None):
+        return "null"
+    if dataclasses.is_dataclass(tp):
+        return f"a mapping of {tp.__name__} keys"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true/false"}[
+        tp
+    ]
+
+
+def _convert(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    bad = ConfigError(
+        f"config key `{key}`: expected {_type_name(tp)}; got {value!r}. "
+        f"Fix it in the YAML file or with --set {key}=..."
+    )
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            if dataclasses.is_dataclass(arg) and isinstance(value, dict):
+                return _convert(arg, value, key)  # keep the precise message
+        for arg in typing.get_args(tp):
+            try:
+                return _convert(arg, value, key)
+            except ConfigError:
+                continue
+        raise bad
+    if origin is Literal:
+        if value in typing.get_args(tp):
+            return value
+        raise bad
+    if origin is list:
+        if not isinstance(value, list):
+            raise bad
+        (inner,) = typing.get_args(tp)
+        return [_convert(inner, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        if tp is DenoiserConfig and isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            raise bad
+        return from_dict(tp, value, key)
+    if tp is type(None):
+        if value is None:
+            return None
+        raise bad
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise bad
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if math.isnan(value):
+                raise bad
+            return float(value)
+        raise bad
+    if tp is str:
+        if isinstance(value, str):
+            return value
+        raise bad
+    raise bad
+
+
+def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``data``; unknown keys and bad types raise."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for k in data:
+        if k not in names:
+            where = f"{prefix}." if prefix else ""
+            raise ConfigError(
+                f"Unknown config key `{where}{k}`. Valid keys here: {sorted(names)}."
+            )
+    kwargs = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else k
+        val = _convert(hints[k], v, key)
+        lo_hi = _RANGES.get(key)
+        if lo_hi is not None and val is not None and not lo_hi[0] <= val <= lo_hi[1]:
+            raise ConfigError(
+                f"config key `{key}`: {val!r} is out of range; expected a value "
+                f"in [{lo_hi[0]}, {lo_hi[1]}]."
+            )
+        kwargs[k] = val
+    return cls(**kwargs)
+
+
+def _check(cfg: ExperimentConfig) -> None:
+    """Cross-field checks (beyond types and ranges)."""
+    if not cfg.sweep.snr_db and cfg.experiment == "inference":
+        raise ConfigError("config key `sweep.snr_db`: give at least one Es/N0 in dB.")
+    for i, v in enumerate(cfg.sweep.snr_db):
+        if math.isinf(v) and v < 0:
+            raise ConfigError(f"config key `sweep.snr_db[{i}]`: -inf is not an SNR.")
+    keys = [d.key for d in cfg.receiver.denoisers]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise ConfigError(
+            f"config key `receiver.denoisers`: labels {dup} appear twice; give each "
+            "entry a distinct `label`."
+        )
+    if not keys:
+        raise ConfigError(
+            "config key `receiver.denoisers`: list at least one denoiser."
+        )
+    if cfg.federated.active > cfg.federated.num_devices:
+        raise ConfigError(
+            f"config key `federated.active`: {cfg.federated.active} active devices "
+            f"exceed federated.num_devices={cfg.federated.num_devices}."
+        )
+    if cfg.data.dataset != "digits" and cfg.data.root is None:
+        raise ConfigError(
+            f"config key `data.root`: dataset {cfg.data.dataset!r} needs the folder "
+            "or archive holding it, e.g. --set data.root=/path/to/cifar10-jpeg.tar.gz"
+        )
+
+
+def to_dict(cfg: Any) -> Any:
+    """Plain-data form of a config (for YAML/JSON)."""
+    return dataclasses.asdict(cfg)
+
+
+def _parse_override(item: str) -> tuple[list[str], Any]:
+    if "=" not in item or item.startswith("="):
+        raise ConfigError(
+            f"Malformed override {item!r}: expected key=value with a dotted key, "
+            "e.g. --set sweep.draws=5 or --set sweep.snr_db=[0,5,10]."
+        )
+    key, raw = item.split("=", 1)
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as err:
+        raise ConfigError(
+            f"Override {item!r}: value is not valid YAML ({err})."
+        ) from err
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply ``--set a.b=value`` overrides (values parsed as YAML) to raw config data."""
+    for item in overrides:
+        path, value = _parse_override(item)
+        node = data
+        for part in path[:-1]:
+            if not isinstance(node.get(part, {}), dict):
+                raise ConfigError(f"Override {item!r}: `{part}` is not a section.")
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return data
+
+
+def load_config(
+    path: str | Path | None, overrides: list[str] | None = None
+) -> ExperimentConfig:
+    """Read a YAML file, apply overrides, validate, and return the config."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} not found; pass a YAML file path.")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            raise ConfigError(f"{path} is not valid YAML: {err}") from err
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
+    data = apply_overrides(data, overrides or [])
+    cfg = from_dict(ExperimentConfig, data)
+    _check(cfg)
+    return cfg
