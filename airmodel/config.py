@@ -81,6 +81,9 @@ class TransmitterConfig:
     scheme: Literal["analog", "digital"] = "analog"
     precision: Literal["single", "double"] = "single"
     digital: dict[str, Any] = field(default_factory=dict)
+    #: Schemes to compare in one run, each ``{label, scheme, digital}``; every
+    #: entry gets its own sub-folder and the plot overlays them.
+    compare: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -152,7 +155,21 @@ class EvaluationConfig:
 
 @dataclass(frozen=True)
 class FederatedConfig:
-    """Federated edge learning with over-the-air aggregation (``experiment: federated``)."""
+    """Federated edge learning with over-the-air aggregation (``experiment: federated``).
+
+    ``num_devices`` devices hold a split of the training set (``split``:
+    ``paper`` = ``iid_per_device`` IID images plus one single-label shard of
+    ``shard_size`` images each; ``dirichlet`` = label proportions ~ Dir(``alpha``);
+    ``iid``). Each round ``active`` of them, sampled with a seeded generator,
+    train ``local_epochs`` epochs (SGD, ``momentum``, ``weight_decay``, batch
+    ``batch_size``, learning rate ``lr`` held constant or cosine-decayed over the
+    rounds) and send their model deltas over the air. ``bn_policy: clean``
+    averages batch-norm entries noise-free; ``noisy`` sends them too. A round
+    whose mean local loss is not finite or exceeds ``divergence_loss`` ends the
+    run as diverged. Test accuracy every ``eval_every`` rounds and at the last;
+    ``runs`` independent runs per (SNR, denoiser). ``amp_bf16``: bfloat16
+    autocast for local training (``null`` = only where it is native).
+    """
 
     num_devices: int = 10
     active: int = 4
@@ -171,6 +188,7 @@ class FederatedConfig:
     runs: int = 1
     divergence_loss: float = 20.0
     bn_policy: Literal["clean", "noisy"] = "clean"
+    amp_bf16: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -215,7 +233,12 @@ _RANGES: dict[str, tuple[float, float]] = {
     "federated.rounds": (1, 1_000_000),
     "federated.local_epochs": (1, 10_000),
     "federated.batch_size": (1, 1 << 20),
-    "federated.lr": (1e-12, 100.0),
+    "federated.lr": (1e-12, 1e6),
+    "federated.momentum": (0.0, 0.999),
+    "federated.weight_decay": (0.0, 1.0),
+    "federated.iid_per_device": (0, 1 << 31),
+    "federated.shard_size": (0, 1 << 31),
+    "federated.divergence_loss": (1e-6, math.inf),
     "federated.alpha": (1e-6, 1e6),
     "federated.eval_every": (1, 1_000_000),
     "federated.runs": (1, 10_000),
@@ -348,6 +371,18 @@ def _check(cfg: ExperimentConfig) -> None:
             f"config key `federated.active`: {cfg.federated.active} active devices "
             f"exceed federated.num_devices={cfg.federated.num_devices}."
         )
+    labels = []
+    for i, entry in enumerate(cfg.transmitter.compare):
+        extra = set(entry) - {"label", "scheme", "digital", "precision"}
+        if "label" not in entry or "scheme" not in entry or extra:
+            raise ConfigError(
+                f"config key `transmitter.compare[{i}]`: expected a mapping with "
+                "`label` and `scheme` (optional `digital`, `precision`); got "
+                f"{entry!r}."
+            )
+        labels.append(entry["label"])
+    if len(set(labels)) != len(labels):
+        raise ConfigError("config key `transmitter.compare`: labels must be distinct.")
     if cfg.data.dataset != "digits" and cfg.data.root is None:
         raise ConfigError(
             f"config key `data.root`: dataset {cfg.data.dataset!r} needs the folder "

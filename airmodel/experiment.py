@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -68,11 +69,34 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"  data: {cfg.data.dataset} root={cfg.data.root}",
             f"  link: {cfg.transmitter.scheme} ({cfg.transmitter.precision}), policy="
             f"{cfg.transmitter.policy}, channel {cfg.channel.name} {cfg.channel.options}",
-            f"  denoisers: {dens}",
+            *([f"  compare schemes: {[e['label'] for e in cfg.transmitter.compare]}"]
+          if cfg.transmitter.compare else []),
+        f"  denoisers: {dens}",
             body,
             f"  results: {cfg.results_dir}/",
         ]
     )
+
+
+def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
+    """``(label, config)`` per compared scheme; one entry when nothing is compared."""
+    t = cfg.transmitter
+    if not t.compare:
+        return [("", cfg)]
+    out = []
+    for entry in t.compare:
+        sub_t = replace(
+            t,
+            scheme=entry["scheme"],
+            digital=dict(entry.get("digital", {})),
+            precision=entry.get("precision", t.precision),
+            compare=[],
+        )
+        sub = replace(
+            cfg, transmitter=sub_t, out_dir=str(cfg.results_dir / entry["label"])
+        )
+        out.append((entry["label"], sub))
+    return out
 
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
@@ -85,44 +109,80 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
     device = build_device(cfg)
-    link = build_link(cfg)
-    folder = ResultsFolder(cfg.results_dir, to_dict(cfg), ROW_KEY)
+    variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
+    top = (
+        ResultsFolder(cfg.results_dir, to_dict(cfg), ROW_KEY)
+        if cfg.transmitter.compare
+        else None
+    )
     model, ckpt = build_model(cfg, device)
     data = build_data(cfg, device)
     clean_acc = data.test.accuracy(model)
-    folder.set_meta(
-        provenance=provenance(cfg.seed, device),
-        model={
-            "name": cfg.model.name,
-            "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
-            "dataset": ckpt.get("dataset"),
-        },
-        clean_accuracy=clean_acc,
-        test_images=len(data.test),
-        validation_images=len(data.validation),
-        channel_uses_per_weight=getattr(link.scheme, "channel_uses_per_weight", None),
-    )
-    write_json_atomic(cfg.results_dir / "provenance.json", folder.meta["provenance"])
-    plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed)
-    rows = run_sweep(
-        link,
-        model,
-        {"test": data.test, "validation": data.validation},
-        cfg.receiver.denoisers,
-        plan,
-        folder,
-        cfg.receiver.lam_grid,
-        cfg.receiver.beta_grid,
-        progress=progress,
-    )
-    title = (
-        f"{cfg.model.name} on {cfg.data.dataset}, {cfg.transmitter.scheme} over "
-        f"{cfg.channel.name}; {cfg.sweep.draws} draws, n={len(data.test)} test images"
-    )
-    plot_accuracy(
-        rows,
-        cfg.results_dir / "accuracy_vs_snr.png",
-        title=title,
-        clean_accuracy=clean_acc,
-    )
+    prov = provenance(cfg.seed, device)
+    write_json_atomic(cfg.results_dir / "provenance.json", prov)
+    all_rows, legend = [], {}
+    for label, sub, link in variants:
+        folder = ResultsFolder(sub.results_dir, to_dict(sub), ROW_KEY)
+        cu = getattr(link.scheme, "channel_uses_per_weight", None)
+        folder.set_meta(
+            provenance=prov,
+            model={
+                "name": cfg.model.name,
+                "dataset": ckpt.get("dataset"),
+                "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
+            },
+            clean_accuracy=clean_acc,
+            test_images=len(data.test),
+            validation_images=len(data.validation),
+            scheme=label or sub.transmitter.scheme,
+            channel_uses_per_weight=cu,
+        )
+        plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed)
+        rows = run_sweep(
+            link,
+            model,
+            {"test": data.test, "validation": data.validation},
+            cfg.receiver.denoisers,
+            plan,
+            folder,
+            cfg.receiver.lam_grid,
+            cfg.receiver.beta_grid,
+            progress=progress,
+        )
+        title = (
+            f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} over "
+            f"{cfg.channel.name}; {cfg.sweep.draws} draws, n={len(data.test)} test images"
+        )
+        plot_accuracy(
+            rows,
+            sub.results_dir / "accuracy_vs_snr.png",
+            title=title,
+            clean_accuracy=clean_acc,
+        )
+        for r in rows:
+            key = f"{label} {r['denoiser']}" if label else r["denoiser"]
+            all_rows.append({**r, "curve": key})
+            legend[key] = f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
+    if top is not None:
+        for r in all_rows:
+            if not top.done(curve=r["curve"], esno_db=r["esno_db"], draw=r["draw"],
+                            denoiser=r["denoiser"]):
+                top.add(r)
+        top.set_meta(
+            provenance=prov,
+            clean_accuracy=clean_acc,
+            schemes={lbl: to_dict(s.transmitter) for lbl, s, _ in variants},
+        )
+        title = (
+            f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
+            f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
+        )
+        plot_accuracy(
+            all_rows,
+            cfg.results_dir / "accuracy_vs_snr.png",
+            title=title,
+            clean_accuracy=clean_acc,
+            curve="curve",
+            labels=legend,
+        )
     return cfg.results_dir

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -30,7 +31,10 @@ from airmodel.transmitter.payload import PayloadSpec, Policy, flatten, unflatten
 from airmodel.transmitter.power_control import TruncatedInversion
 from channels.utils import db, snr_db_to_no
 
-__all__ = ["Link", "LinkStats", "Transmission"]
+__all__ = ["Link", "LinkStats", "Transmission", "AWGN_CHUNK"]
+
+#: Symbols per AWGN call; bounds the noise buffer (32 MB in complex64).
+AWGN_CHUNK = 1 << 22
 
 
 @dataclass
@@ -170,7 +174,12 @@ class Link:
             equalization (``no`` for AWGN; ``inf`` for symbols not sent).
         """
         if not getattr(self.channel, "is_fading", False):
-            return self.channel(x, no), no
+            if x.numel() <= AWGN_CHUNK:
+                return self.channel(x, no), no
+            y = torch.empty_like(x)  # chunked: the noise never exists in full
+            for i in range(0, x.numel(), AWGN_CHUNK):
+                y[i : i + AWGN_CHUNK] = self.channel(x[i : i + AWGN_CHUNK], no)
+            return y, no
         if self.power_control is None:
             y, h_hat, err_var = self.channel(x, no)
             return self.equalizer(y, h_hat, no, err_var)
@@ -197,32 +206,58 @@ class Link:
         score: Callable[[torch.Tensor], float] | None = None,
         lam_grid: Sequence[float] = PAPER_LAM_GRID,
         beta_grid: Sequence[float] = PAPER_BETA_GRID,
+        select: Callable[..., tuple[torch.Tensor, Selection]] | None = None,
     ) -> tuple[torch.Tensor, Selection | None]:
         """Denoise a transmission; lost weights (``no_w = inf``) get the prior mean.
 
-        The prior is fitted on the received weights only. With ``score``,
-        MMSE_pb's (lam, beta) are selected on the grid by that score (e.g.
-        validation accuracy of the rebuilt model) instead of taken from
-        ``denoiser``.
+        The prior is fitted on the received weights only, per on-air tensor
+        when ``denoiser.prior_scope == "layer"`` (segments from ``tx.spec``).
+        With ``score``, MMSE_pb's (lam, beta) are selected on the grid by that
+        score (e.g. validation accuracy of the rebuilt model) instead of taken
+        from ``denoiser``; with ``select`` as well, ``select(y, no_w, prior,
+        score, segments) -> (w_hat, selection)`` replaces the grid (e.g. a fit
+        on the validation loss; ``score(w, grad=False)`` is then that loss, and
+        with ``grad=True`` returns ``(loss, dloss/dw)``).
         """
         rx = tx.reception
         keep = torch.isfinite(rx.no_w) if rx.info.get("lost_weights") else None
         y, no_w, clean = rx.y, rx.no_w, tx.clean
+        segments = air_segments(tx.spec)
+        counts = [n for _, n in segments]
         if keep is not None:
             y, no_w, clean = y[keep], no_w[keep], clean[keep]
+            kept = [int(k.sum()) for k in keep.split(counts)]
+            offsets = [sum(kept[:i]) for i in range(len(kept))]
+            segments = list(zip(offsets, kept, strict=True))
 
         def full(w: torch.Tensor) -> torch.Tensor:
             if keep is None:
                 return w
-            out = torch.full_like(rx.y, float(prior.mean))
+            if prior.layer_mean is not None:  # per-layer prior: each layer's mean
+                fill = prior.layer_mean.to(rx.y.dtype).repeat_interleave(
+                    torch.tensor(counts)
+                )
+                out = fill.to(rx.y.device)
+            else:
+                out = torch.full_like(rx.y, float(prior.mean))
             out[keep] = w
             return out
 
         if score is None and not denoiser.needs_prior and keep is None:
             return denoiser.denoise(y, no_w, Prior(0.0, 1.0, "none")), None
-        prior = denoiser.fit_prior(y, no_w, clean)
+        prior = denoiser.fit_prior(y, no_w, clean, segments)
         if score is None:
             return full(denoiser.denoise(y, no_w, prior)), None
+        if select is not None:
+
+            def scored(w: torch.Tensor, **kw: bool) -> Any:
+                out = score(full(w), **kw)
+                if keep is not None and isinstance(out, tuple):  # (loss, gradient)
+                    return out[0], out[1][keep]
+                return out
+
+            w, sel = select(y, no_w, prior, scored, segments)
+            return full(w), sel
         sel = select_mmse_pb(
             y, no_w, prior, lambda w: score(full(w)), lam_grid, beta_grid
         )
@@ -256,6 +291,11 @@ class Link:
     ) -> tuple[dict[str, torch.Tensor], LinkStats]:
         """Transmit, denoise with the default denoiser and rebuild."""
         return self.rebuild(self.transmit(state_dict, snr_db, seed))
+
+
+def air_segments(spec: PayloadSpec) -> list[tuple[int, int]]:
+    """``(offset, numel)`` of each on-air tensor, in vector order."""
+    return sorted((t.offset, t.numel) for t in spec.tensors if t.on_air)
 
 
 def _power_control(

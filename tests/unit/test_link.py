@@ -90,3 +90,19 @@ class TestLink:
             Link("awgn")(make_state_dict(), float("nan"))
         with pytest.raises(TypeError, match="snr_db"):
             Link("awgn")(make_state_dict(), "ten")
+
+
+def test_chunked_awgn_keeps_statistics_and_seed(monkeypatch):
+    """Chunked AWGN: per-weight noise within 2 % of the SNR's, N = 2x10^5; seeded."""
+    import airmodel.link as link_mod
+
+    monkeypatch.setattr(link_mod, "AWGN_CHUNK", 1000)
+    sd = big_state_dict(200_000)
+    link = Link("awgn")
+    a = link.transmit(sd, 3.0, seed=9)
+    b = link.transmit(sd, 3.0, seed=9)
+    assert torch.equal(a.reception.y, b.reception.y)
+    w = sd["w"].double()
+    measured = float((a.reception.y - w).square().mean())
+    expected = float(w.square().mean()) / 10 ** 0.3
+    assert measured == pytest.approx(expected, rel=0.02)
