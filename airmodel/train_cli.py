@@ -1,0 +1,99 @@
+"""``airmodel train``: train a model from the command line (argparse)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["get_args_parser", "main_train"]
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors print one line and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"airmodel train: error: {message} (see --help)\n")
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    """The ``airmodel train`` argument parser."""
+    from airmodel.data import list_datasets
+    from airmodel.models import list_models
+
+    p = _Parser(
+        prog="airmodel train",
+        description="Train a model and write OUT/final.pt (resumable via OUT/last.pt).",
+    )
+    p.add_argument("--model", required=True, choices=list_models())
+    p.add_argument("--dataset", required=True, choices=list_datasets())
+    p.add_argument("--data-root", default=None, help="folder or archive of the data")
+    p.add_argument("--download", action="store_true", help="cifar10: fetch if absent")
+    p.add_argument("--cache-dir", default=None, help="image_folder decode cache")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--lr", type=float, default=0.2, help="peak learning rate")
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--schedule", choices=("onecycle", "cosine"), default="onecycle")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--resume",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="continue OUT/last.pt if present (default on)",
+    )
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument(
+        "--bf16",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bf16 autocast; auto = only where native (not on AVX2-only CPUs)",
+    )
+    p.add_argument("--max-train-samples", type=int, default=None)
+    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--no-progress", action="store_true", help="hide the tqdm bars")
+    return p
+
+
+def main_train(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv``, train, print the checkpoint path; return the exit code."""
+    args = get_args_parser().parse_args(argv)
+    from airmodel.training import train
+
+    try:
+        path = train(
+            model_name=args.model,
+            dataset=args.dataset,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            momentum=args.momentum,
+            weight_decay=args.weight_decay,
+            schedule=args.schedule,
+            label_smoothing=args.label_smoothing,
+            seed=args.seed,
+            out_dir=args.out,
+            resume=args.resume,
+            device=args.device,
+            amp_bf16={"auto": None, "on": True, "off": False}[args.bf16],
+            num_threads=args.threads,
+            progress=not args.no_progress,
+            data_root=args.data_root,
+            download=args.download,
+            cache_dir=args.cache_dir,
+            max_train_samples=args.max_train_samples,
+            eval_every=args.eval_every,
+        )
+    except (FileNotFoundError, ValueError, TypeError) as e:
+        print(f"airmodel train: error: {e}", file=sys.stderr)
+        return 2
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main_train())

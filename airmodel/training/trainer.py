@@ -1,0 +1,268 @@
+"""Train a registered model on a registered dataset (SGD Nesterov, crop + flip)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from airmodel.data import load_dataset
+from airmodel.data.transforms import augment, default_augmentation, normalize
+from airmodel.evaluation.scoring import Scorer, bf16_is_fast
+from airmodel.models import get_model, init_weights
+from airmodel.training.checkpoint import portable_state_dict, save_atomic
+
+__all__ = ["make_scheduler", "resolve_device", "train"]
+
+Schedule = Literal["onecycle", "cosine"]
+# Settings that must match for a run in ``out_dir`` to be resumed.
+_RESUME_KEYS = (
+    "model_name", "dataset", "data_root", "epochs", "batch_size", "lr", "momentum",
+    "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
+    "max_train_samples", "pad", "flip",
+)  # fmt: skip
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """``"auto"``/None -> cuda if available else cpu; otherwise ``torch.device``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def make_scheduler(
+    optimizer: torch.optim.Optimizer, schedule: str, lr: float, total_steps: int
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """Per-step LR schedule.
+
+    ``onecycle``: linear warm-up from lr/10 to ``lr`` over the first 20 % of
+    steps, then linear decay to ~0. ``cosine``: cosine decay from ``lr`` to 0.
+    """
+    if schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer,
+            max_lr=lr,
+            total_steps=total_steps,
+            pct_start=0.2,
+            anneal_strategy="linear",
+            cycle_momentum=False,
+            div_factor=10.0,
+            final_div_factor=1e3,
+        )
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total_steps)
+    raise ValueError(
+        f"`schedule` must be one of ('onecycle', 'cosine'); got {schedule!r}."
+    )
+
+
+def _check_args(epochs: int, batch_size: int, lr: float) -> None:
+    for name, val in (("epochs", epochs), ("batch_size", batch_size)):
+        if isinstance(val, bool) or not isinstance(val, int):
+            raise TypeError(f"`{name}` must be an int; got {val!r}.")
+        if val < 1:
+            raise ValueError(f"`{name}` must be >= 1; got {val}.")
+    if not (lr > 0 and math.isfinite(lr)):
+        raise ValueError(f"`lr` must be a positive number; got {lr!r}.")
+
+
+def train(
+    model_name: str,
+    dataset: str,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    momentum: float = 0.9,
+    nesterov: bool = True,
+    weight_decay: float = 5e-4,
+    schedule: Schedule = "onecycle",
+    label_smoothing: float = 0.0,
+    seed: int = 0,
+    out_dir: str | Path = "runs/train",
+    resume: bool = True,
+    device: str | torch.device | None = "auto",
+    amp_bf16: bool | None = None,
+    num_threads: int | None = None,
+    progress: bool = True,
+    data_root: str | Path | None = None,
+    download: bool = False,
+    cache_dir: str | Path | None = None,
+    max_train_samples: int | None = None,
+    eval_every: int = 5,
+    flip: bool | None = None,
+) -> Path:
+    """Train ``model_name`` on ``dataset`` and write ``out_dir/final.pt``.
+
+    Each epoch ends with an atomic ``out_dir/last.pt`` (model, optimizer,
+    scheduler, epoch, RNG state); with ``resume`` an existing ``last.pt`` of the
+    same settings is continued. ``final.pt`` records ``model_name``,
+    ``num_classes``, ``in_channels``, ``dataset``, ``normalization``
+    (mean, std), ``test_accuracy``, ``config``, ``state_dict`` and
+    ``train_wall_s``; read it with :func:`load_checkpoint`.
+
+    :param num_threads: If given, calls ``torch.set_num_threads`` (process-wide).
+    :param amp_bf16: bfloat16 autocast (CPU and CUDA); channels_last always.
+        ``None`` = on only where :func:`bf16_is_fast` (native bf16); on an
+        AVX2-only CPU bf16 is emulated and ~40x slower than fp32.
+    :param max_train_samples: Train on the first N of a seeded shuffle (smoke runs).
+    :param eval_every: Also score the test set every this many epochs (0: only at end).
+    :param flip: Horizontal flips; ``None`` = on, except for ``digits``.
+    :output path: Path of ``final.pt``.
+    """
+    _check_args(epochs, batch_size, lr)
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    dev = resolve_device(device)
+    if amp_bf16 is None:
+        amp_bf16 = bf16_is_fast(dev)
+    elif amp_bf16 and not bf16_is_fast(dev):
+        warnings.warn(
+            f"bf16 autocast is emulated on this {dev.type} (no native bf16) and "
+            "much slower than fp32; pass amp_bf16=None or False.",
+            stacklevel=2,
+        )
+    out = Path(out_dir)
+    t_start = time.perf_counter()
+
+    x_np, y_np, info = load_dataset(dataset, data_root, "train", download, cache_dir)
+    xt_np, yt_np, _ = load_dataset(dataset, data_root, "test", download, cache_dir)
+    pad, default_flip = default_augmentation(info)
+    flip = default_flip if flip is None else flip
+    g = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(x_np)
+    y = torch.from_numpy(y_np)
+    if max_train_samples is not None and max_train_samples < len(y):
+        keep = torch.randperm(len(y), generator=g)[:max_train_samples]
+        x, y = x[keep], y[keep]
+    x, y = x.to(dev), y.to(dev)
+    n = len(y)
+    steps = max(1, n // batch_size)  # drop the ragged last batch (BN stability)
+
+    config: dict[str, Any] = {
+        "model_name": model_name, "dataset": dataset,
+        "data_root": None if data_root is None else str(data_root),
+        "epochs": epochs, "batch_size": batch_size, "lr": lr, "momentum": momentum,
+        "nesterov": nesterov, "weight_decay": weight_decay, "schedule": schedule,
+        "label_smoothing": label_smoothing, "seed": seed,
+        "max_train_samples": max_train_samples, "pad": pad, "flip": flip,
+        "amp_bf16": amp_bf16, "device": str(dev), "num_threads": torch.get_num_threads(),
+        "train_samples": n, "torch_version": str(torch.__version__),
+    }  # fmt: skip
+
+    model = get_model(model_name, info.num_classes, info.in_channels)
+    init_weights(model, g)
+    model = model.to(dev, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(
+        model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,
+        weight_decay=weight_decay,
+    )  # fmt: skip
+    sched = make_scheduler(opt, schedule, lr, epochs * steps)
+    start_epoch, wall_before = 0, 0.0
+    last = out / "last.pt"
+    if resume and last.is_file():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        diff = {
+            k: (ck["config"].get(k), config[k])
+            for k in _RESUME_KEYS
+            if ck["config"].get(k) != config[k]
+        }
+        if diff:
+            raise ValueError(
+                f"{last} was written with other settings {diff} (saved, now); "
+                "use another --out folder or pass resume=False (drop --resume)."
+            )
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        g.set_state(ck["rng_state"])
+        start_epoch, wall_before = ck["epoch"], ck.get("train_wall_s", 0.0)
+        print(f"Resuming {last} at epoch {start_epoch}/{epochs}.", file=sys.stderr)
+    out.mkdir(parents=True, exist_ok=True)
+
+    scorer = Scorer(xt_np, yt_np, info, device=dev, batch_size=1000, bf16=amp_bf16)
+    amp = (
+        torch.autocast(dev.type, dtype=torch.bfloat16)
+        if amp_bf16
+        else contextlib.nullcontext()
+    )
+    t_loop = time.perf_counter()
+    for epoch in range(start_epoch, epochs):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=g).to(dev)
+        loss_sum = torch.zeros((), device=dev)
+        correct = torch.zeros((), device=dev)
+        bar = tqdm(
+            range(steps), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
+            leave=True, mininterval=5.0, file=sys.stderr,
+        )  # fmt: skip
+        for i in bar:
+            idx = perm[i * batch_size : (i + 1) * batch_size]
+            xb = normalize(augment(x[idx], g, pad, flip), info)
+            yb = y[idx]
+            with amp:
+                logits = model(xb)
+                loss = F.cross_entropy(
+                    logits.float(), yb, label_smoothing=label_smoothing
+                )
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            lr_now = sched.get_last_lr()[0]
+            sched.step()
+            loss_sum += loss.detach()
+            correct += (logits.argmax(1) == yb).sum()
+            if progress and i % 20 == 19:
+                bar.set_postfix(loss=f"{loss_sum.item() / (i + 1):.3f}")
+        bar.close()
+        dt = time.perf_counter() - t0
+        msg = (
+            f"epoch {epoch + 1}/{epochs} loss {loss_sum.item() / steps:.4f} "
+            f"train_acc {correct.item() / (steps * batch_size):.4f} "
+            f"lr {lr_now:.4g} time {dt:.1f}s "
+            f"({steps * batch_size / dt:.0f} img/s)"
+        )
+        if eval_every and (epoch + 1) % eval_every == 0 and epoch + 1 < epochs:
+            msg += f" test_acc {scorer.accuracy(model):.4f}"
+        print(msg, file=sys.stderr, flush=True)
+        save_atomic(
+            {
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "epoch": epoch + 1,
+                "rng_state": g.get_state(), "config": config,
+                "train_wall_s": wall_before + time.perf_counter() - t_loop,
+            },
+            last,
+        )  # fmt: skip
+
+    test_acc = scorer.accuracy(model)
+    wall = wall_before + time.perf_counter() - t_loop
+    final = {
+        "model_name": model_name,
+        "num_classes": info.num_classes,
+        "in_channels": info.in_channels,
+        "dataset": dataset,
+        "dataset_info": dataclasses.asdict(info),
+        "normalization": {"mean": list(info.mean), "std": list(info.std)},
+        "test_accuracy": test_acc,
+        "config": config,
+        "state_dict": portable_state_dict(model),
+        "train_wall_s": wall,
+        "total_wall_s": time.perf_counter() - t_start,
+    }
+    path = save_atomic(final, out / "final.pt")
+    print(
+        f"test_accuracy {test_acc:.4f} ({len(yt_np)} images); wrote {path}",
+        file=sys.stderr,
+        flush=True,
+    )
+    return path

@@ -1,0 +1,158 @@
+"""Benchmark: Scorer images/s (fp32, bf16) next to the machine's FLOP-rate bound."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from airmodel.data import DatasetInfo, load_dataset
+from airmodel.data.info import CIFAR10_MEAN, CIFAR10_STD
+from airmodel.evaluation import Scorer, bf16_is_fast
+from airmodel.models import get_model
+
+__all__ = ["count_macs", "main", "matmul_gflops", "scoring_rate"]
+
+
+def count_macs(model: nn.Module, shape: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one forward pass for a single [1, C, H, W] input."""
+    macs = 0
+
+    def hook(m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
+        nonlocal macs
+        if isinstance(m, nn.Conv2d):
+            k = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+            macs += out.numel() * k
+        elif isinstance(m, nn.Linear):
+            macs += out.numel() * m.in_features
+
+    hs = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d | nn.Linear)
+    ]
+    with torch.no_grad():
+        model.eval()(torch.zeros(shape))
+    for h in hs:
+        h.remove()
+    return macs
+
+
+def matmul_gflops(
+    device: torch.device, dtype: torch.dtype, n: int = 2048, seconds: float = 2.0
+) -> float:
+    """Sustained ``torch.mm`` rate in GFLOP/s for [n, n] x [n, n]."""
+    a = torch.randn(n, n, device=device).to(dtype)
+    b = torch.randn(n, n, device=device).to(dtype)
+    torch.mm(a, b)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    reps, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        torch.mm(a, b)
+        reps += 1
+        sync()
+    return 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def scoring_rate(scorer: Scorer, model: nn.Module, repeats: int) -> float:
+    """Best-of-``repeats`` images/s of ``scorer.accuracy(model)`` after a warm-up."""
+    scorer.accuracy(model)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        scorer.accuracy(model)  # ends with .item(): includes the device sync
+        best = min(best, time.perf_counter() - t0)
+    return len(scorer) / best
+
+
+def _images(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    if args.data:
+        x, y, info = load_dataset(args.dataset, args.data, "test")
+        return x[: args.n], y[: args.n], info
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (args.n, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, args.n).astype(np.int64)
+    info = DatasetInfo("random", 10, 3, CIFAR10_MEAN, CIFAR10_STD, (32, 32))
+    return x, y, info
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark, print a table, write JSON."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default="resnet20")
+    p.add_argument("--n", type=int, default=10_000, help="images to score")
+    p.add_argument("--data", default=None, help="dataset root (uses its test split)")
+    p.add_argument("--dataset", default="image_folder", help="with --data")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--bf16-n", type=int, default=None,
+        help="images for bf16 (default: all if bf16 is native, else 500)",
+    )  # fmt: skip
+    p.add_argument("--out", default="benchmarks/results/scoring.json")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    x, y, info = _images(args)
+    model = get_model(args.model, info.num_classes, info.in_channels)
+    macs = count_macs(model, (1, info.in_channels, *info.image_size))
+    flops_img = 2 * macs
+    native = bf16_is_fast(dev)
+    bf16_n = args.bf16_n or (len(y) if native else min(len(y), 500))
+    rows = []
+    for name, dtype, bf16, n in (
+        ("fp32", torch.float32, False, len(y)),
+        ("bf16", torch.bfloat16, True, bf16_n),
+    ):
+        scorer = Scorer(x[:n], y[:n], info, dev, args.batch_size, bf16=bf16)
+        rate = scoring_rate(scorer, model, args.repeats)
+        slow = bf16 and not native  # emulated bf16 GEMM: keep the probe small
+        gflops = matmul_gflops(dev, dtype, n=512 if slow else 2048)
+        print(f"{name}: {rate:.0f} img/s on {n} images", file=sys.stderr, flush=True)
+        bound = gflops * 1e9 / flops_img
+        rows.append({
+            "precision": name, "images": n, "images_per_s": rate,
+            "matmul_gflops": gflops, "bound_images_per_s": bound,
+            "fraction_of_bound": rate / bound, "achieved_gflops": rate * flops_img / 1e9,
+        })  # fmt: skip
+    result = {
+        "model": args.model, "mflops_per_image": flops_img / 1e6,
+        "device": str(dev), "threads": args.threads, "batch_size": args.batch_size,
+        "data": args.data or "random uint8, CIFAR shape", "bf16_native": native,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "gpu_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
+        "torch": str(torch.__version__), "python": platform.python_version(),
+        "machine": platform.machine(), "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "results": rows,
+    }  # fmt: skip
+    print(
+        f"{args.model}: {flops_img / 1e6:.1f} MFLOPs/image, {dev}, "
+        f"{args.threads} threads, batch {args.batch_size}"
+    )
+    print(f"{'prec':<5} {'images':>7} {'img/s':>9} {'mm GFLOP/s':>11} "
+          f"{'bound img/s':>12} {'of bound':>9}")  # fmt: skip
+    for r in rows:
+        print(
+            f"{r['precision']:<5} {r['images']:>7} {r['images_per_s']:>9.0f} "
+            f"{r['matmul_gflops']:>11.1f} {r['bound_images_per_s']:>12.0f} "
+            f"{r['fraction_of_bound']:>9.1%}"
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

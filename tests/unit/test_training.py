@@ -1,0 +1,113 @@
+"""Tests for training, checkpoints, resume and the train CLI (digits, resnet8)."""
+
+import pytest
+import torch
+
+import airmodel.training.trainer as train_mod
+from airmodel.data import load_dataset
+from airmodel.evaluation import Scorer
+from airmodel.train_cli import main_train
+from airmodel.training import load_checkpoint, train
+
+KW = dict(
+    model_name="resnet8",
+    dataset="digits",
+    batch_size=64,
+    lr=0.1,
+    seed=0,
+    device="cpu",
+    amp_bf16=False,
+    progress=False,
+    max_train_samples=200,
+    eval_every=1,
+)
+FIELDS = {
+    "model_name", "num_classes", "in_channels", "dataset", "normalization",
+    "test_accuracy", "config", "state_dict", "train_wall_s",
+}  # fmt: skip
+
+
+def test_one_epoch_writes_final(tmp_path):
+    path = train(epochs=1, out_dir=tmp_path, **KW)
+    assert path == tmp_path / "final.pt" and (tmp_path / "last.pt").is_file()
+    ck = torch.load(path, weights_only=True)
+    assert FIELDS <= set(ck)
+    assert ck["model_name"] == "resnet8" and ck["in_channels"] == 1
+    assert ck["num_classes"] == 10 and ck["dataset"] == "digits"
+    assert len(ck["normalization"]["mean"]) == 1
+    assert ck["config"]["epochs"] == 1 and ck["config"]["flip"] is False
+    assert 0.0 <= ck["test_accuracy"] <= 1.0 and ck["train_wall_s"] > 0
+    assert all(v.is_contiguous() for v in ck["state_dict"].values())
+    model, meta = load_checkpoint(path)
+    assert not model.training
+    x, y, info = load_dataset("digits", split="test")
+    assert Scorer(x, y, info, device="cpu").accuracy(model) == pytest.approx(
+        meta["test_accuracy"]
+    )
+
+
+def test_resume_continues_bit_exactly(tmp_path, monkeypatch, capsys):
+    """An interrupted 2-epoch run, resumed, ends with the uninterrupted weights."""
+    ref = torch.load(train(epochs=2, out_dir=tmp_path / "ref", **KW))
+
+    real_save = train_mod.save_atomic
+
+    def save_then_die(obj, path):
+        real_save(obj, path)
+        if path.name == "last.pt":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_mod, "save_atomic", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(epochs=2, out_dir=tmp_path / "run", **KW)
+    assert torch.load(tmp_path / "run" / "last.pt")["epoch"] == 1
+    assert not (tmp_path / "run" / "final.pt").exists()
+    monkeypatch.setattr(train_mod, "save_atomic", real_save)
+    got = torch.load(train(epochs=2, out_dir=tmp_path / "run", **KW))
+    assert "Resuming" in capsys.readouterr().err
+    for k, v in ref["state_dict"].items():
+        torch.testing.assert_close(got["state_dict"][k], v, rtol=0, atol=0, msg=k)
+
+    with pytest.raises(ValueError, match="lr"):
+        train(epochs=2, out_dir=tmp_path / "run", **{**KW, "lr": 0.5})
+
+
+def test_checkpoint_mismatch_lists_keys(tmp_path):
+    path = train(epochs=1, out_dir=tmp_path, **KW)
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(path, model_name="resnet20")
+    msg = str(e.value)
+    assert "missing keys ['layer1.1.bn1.bias'" in msg  # sorted
+    assert "unexpected keys []" in msg
+    with pytest.raises(FileNotFoundError, match="airmodel train"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="epochs"):
+        train(epochs=0, out_dir=tmp_path, **KW)
+    with pytest.raises(ValueError, match="schedule"):
+        train(epochs=1, out_dir=tmp_path, **{**KW, "schedule": "step"})
+
+
+def test_cli_errors_exit_2(tmp_path, capsys):
+    rc = main_train(
+        ["--model", "resnet8", "--dataset", "cifar10", "--data-root",
+         str(tmp_path / "missing"), "--out", str(tmp_path / "o")]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "cifar-10-python.tar.gz" in err and "Traceback" not in err
+    with pytest.raises(SystemExit) as e:
+        main_train(["--model", "resnet99", "--dataset", "digits", "--out", "x"])
+    assert e.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_trains(tmp_path, capsys):
+    rc = main_train(
+        ["--model", "resnet8", "--dataset", "digits", "--epochs", "1",
+         "--batch-size", "64", "--max-train-samples", "128", "--out",
+         str(tmp_path), "--no-progress", "--device", "cpu", "--bf16", "off"]
+    )  # fmt: skip
+    assert rc == 0 and (tmp_path / "final.pt").is_file()
+    assert str(tmp_path / "final.pt") in capsys.readouterr().out
