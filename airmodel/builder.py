@@ -64,7 +64,7 @@ def build_link(cfg: ExperimentConfig) -> Link:
 
 def build_denoiser(d: DenoiserConfig) -> Denoiser:
     """A denoiser from its config entry (selection is the sweep's job)."""
-    kwargs: dict[str, Any] = {"prior": d.prior}
+    kwargs: dict[str, Any] = {"prior": d.prior, "prior_scope": d.prior_scope}
     if d.name == "mmse_pb":
         kwargs.update(lam=d.lam, beta=d.beta)
     try:
@@ -98,25 +98,42 @@ def _load(
 
 
 def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
-    """Score on the test split; select on ``kappa`` un-augmented training images."""
+    """Score on the test split; select on ``kappa`` un-augmented training images.
+
+    The validation scorer also holds the receiver's unlabelled pool for
+    batch-norm recalibration: ``max(recalibrate)`` training images drawn with
+    the same seeded permutation, so the first ``kappa`` are the validation
+    images (labels of the others are never loaded onto the device).
+    """
+    from airmodel.data.transforms import to_tensor
+    from airmodel.evaluation.sweep import ValidationScorer
+
     x_te, y_te, info = _load(cfg, "test")
     if cfg.data.test_samples is not None and cfg.data.test_samples < len(y_te):
         idx = sample_indices(len(y_te), cfg.data.test_samples, seed=cfg.seed).numpy()
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
     kappa = min(cfg.receiver.kappa, len(y_tr))
-    idx = sample_indices(len(y_tr), kappa, seed=cfg.seed + 1).numpy()
+    pool = min(max((d.recalibrate for d in cfg.receiver.denoisers), default=0), len(y_tr))
+    # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m: the first kappa
+    # images of the pool are exactly the validation images.
+    order = sample_indices(len(y_tr), max(kappa, pool), seed=cfg.seed + 1).numpy()
+    idx = order[:kappa]
     ev = cfg.evaluation
     test = Scorer(
         x_te, y_te, info, device=device, batch_size=ev.batch_size, bf16=ev.bf16
     )
-    val = Scorer(
+    unlabelled = (
+        to_tensor(x_tr[order[:pool]], info, device, channels_last=True) if pool else None
+    )
+    val = ValidationScorer(
         x_tr[idx],
         y_tr[idx],
         info,
         device=device,
         batch_size=ev.batch_size,
         bf16=ev.bf16,
+        unlabelled=unlabelled,
     )
     return Data(test=test, validation=val, info=info)
 

@@ -5,8 +5,11 @@ from airmodel.receiver.denoiser.base import (
     PRIOR_FLOOR_WNR,
     Denoiser,
     Prior,
+    Segments,
     constant_or_none,
+    estimate_layer_prior,
     estimate_prior,
+    genie_layer_prior,
     genie_prior,
     get_denoiser,
     list_denoisers,
@@ -14,6 +17,15 @@ from airmodel.receiver.denoiser.base import (
     register_denoiser,
 )
 from airmodel.receiver.denoiser.estimators import ML, MMSE, MMSEpb, mmse_pb
+from airmodel.receiver.denoiser.fit import (
+    FIT_EVALUATIONS,
+    FIT_LAYER_STEPS,
+    Fit,
+    fit_mmse_pb,
+    fit_mmse_pb_layer,
+    fit_selector,
+    layer_estimate,
+)
 from airmodel.receiver.denoiser.selection import (
     PAPER_BETA_GRID,
     PAPER_LAM_GRID,
@@ -25,6 +37,9 @@ __all__ = [
     "PRIOR_FLOOR_WNR",
     "Denoiser",
     "Prior",
+    "Segments",
+    "estimate_layer_prior",
+    "genie_layer_prior",
     "constant_or_none",
     "estimate_prior",
     "mean_noise",
@@ -40,4 +55,11 @@ __all__ = [
     "PAPER_LAM_GRID",
     "Selection",
     "select_mmse_pb",
+    "FIT_EVALUATIONS",
+    "FIT_LAYER_STEPS",
+    "Fit",
+    "fit_mmse_pb",
+    "fit_mmse_pb_layer",
+    "fit_selector",
+    "layer_estimate",
 ]

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +14,9 @@ from airmodel.metrics import moments
 
 __all__ = [
     "Prior",
+    "Segments",
+    "estimate_layer_prior",
+    "genie_layer_prior",
     "Denoiser",
     "estimate_prior",
     "constant_or_none",
@@ -26,17 +29,29 @@ __all__ = [
 ]
 
 PriorSource = Literal["estimated", "genie"]
+PriorScope = Literal["global", "layer"]
+#: On-air tensors as ``(offset, numel)`` pairs, contiguous and in vector order.
+Segments = Sequence[tuple[int, int]]
 #: Floor of the estimated prior variance, as a WNR: sigma_w^2 >= 1e-3 * mean(no_w).
 PRIOR_FLOOR_WNR = 1e-3
 
 
 @dataclass(frozen=True)
 class Prior:
-    """Gaussian prior N(mean, var) of the sent weights (scalars or per weight)."""
+    """Gaussian prior N(mean, var) of the sent weights (scalars or per weight).
+
+    :ivar mean: scalar, or [num_weights] for a per-layer prior.
+    :ivar var: scalar, or [num_weights] for a per-layer prior.
+    :ivar source: ``"estimated"``, ``"genie"`` or ``"none"``.
+    :ivar layer_mean: [num_segments] per-layer means (per-layer priors only).
+    :ivar layer_var: [num_segments] per-layer variances (per-layer priors only).
+    """
 
     mean: float | torch.Tensor
     var: float | torch.Tensor
     source: str = "estimated"
+    layer_mean: torch.Tensor | None = None
+    layer_var: torch.Tensor | None = None
 
 
 def estimate_prior(y: torch.Tensor, no_w: torch.Tensor) -> Prior:
@@ -53,6 +68,85 @@ def estimate_prior(y: torch.Tensor, no_w: torch.Tensor) -> Prior:
     mean, mean_sq = moments(y)
     var = max(mean_sq - mean**2 - mean_no, PRIOR_FLOOR_WNR * mean_no)
     return Prior(mean=mean, var=var, source="estimated")
+
+
+def _check_segments(segments: Segments, n: int) -> torch.Tensor:
+    """Segment lengths as a tensor, after checking they tile ``[0, n)``."""
+    pos = 0
+    for i, (off, num) in enumerate(segments):
+        if off != pos or num < 0:
+            raise ValueError(
+                f"`segments[{i}]` = {(off, num)} must start at {pos} with numel >= 0: "
+                "segments are the on-air tensors' (offset, numel) in vector order."
+            )
+        pos += num
+    if pos != n:
+        raise ValueError(
+            f"`segments` cover {pos} weights but `y` has {n}; pass the segments of "
+            "the weights actually given (drop lost ones first)."
+        )
+    return torch.tensor([num for _, num in segments], dtype=torch.int64)
+
+
+def _layer_prior(
+    y: torch.Tensor,
+    segments: Segments,
+    one: Callable[[slice], tuple[float, float]],
+    fallback: Prior,
+    source: str,
+) -> Prior:
+    """Per-segment (mean, var) from ``one``, expanded to one value per weight."""
+    counts = _check_segments(segments, y.numel())
+    means, variances = [], []
+    for off, num in segments:
+        if num < 2:  # too few weights for a variance: use the global prior
+            means.append(float(fallback.mean))
+            variances.append(float(fallback.var))
+            continue
+        m, v = one(slice(off, off + num))
+        means.append(m)
+        variances.append(v)
+    layer_mean = torch.tensor(means, dtype=torch.float64)
+    layer_var = torch.tensor(variances, dtype=torch.float64)
+    dev, dt = y.device, y.dtype
+    return Prior(
+        mean=layer_mean.to(dt).repeat_interleave(counts).to(dev),  # [S] -> [N]
+        var=layer_var.to(dt).repeat_interleave(counts).to(dev),
+        source=source,
+        layer_mean=layer_mean,
+        layer_var=layer_var,
+    )
+
+
+def estimate_layer_prior(
+    y: torch.Tensor, no_w: torch.Tensor, segments: Segments
+) -> Prior:
+    """Per-layer prior: :func:`estimate_prior` applied to each segment.
+
+    Segments with fewer than 2 weights take the global estimate.
+
+    :input y: [num_weights], real. Noisy weights.
+    :input no_w: [num_weights], real. Noise variance of each weight.
+    :input segments: ``[(offset, numel)]`` tiling ``[0, num_weights)``.
+    :output prior: :class:`Prior` with [num_weights] ``mean``/``var`` and
+        [num_segments] ``layer_mean``/``layer_var``.
+    """
+
+    def one(sl: slice) -> tuple[float, float]:
+        p = estimate_prior(y[sl], no_w[sl])
+        return float(p.mean), float(p.var)
+
+    return _layer_prior(y, segments, one, estimate_prior(y, no_w), "estimated")
+
+
+def genie_layer_prior(clean: torch.Tensor, segments: Segments) -> Prior:
+    """Per-layer prior from the clean weights of each segment (genie side information)."""
+
+    def one(sl: slice) -> tuple[float, float]:
+        p = genie_prior(clean[sl])
+        return float(p.mean), float(p.var)
+
+    return _layer_prior(clean, segments, one, genie_prior(clean), "genie")
 
 
 def constant_or_none(no_w: torch.Tensor) -> torch.Tensor | None:
@@ -82,33 +176,59 @@ class Denoiser(ABC):
 
     Subclasses implement :meth:`denoise`; :meth:`fit_prior` picks the prior
     according to ``prior`` (``"estimated"`` at the receiver, or ``"genie"``
-    from the clean weights).
+    from the clean weights) and ``prior_scope`` (one ``"global"`` prior, or
+    one per on-air tensor, ``"layer"``, which needs ``segments``).
 
+    :param prior: ``"estimated"`` or ``"genie"``.
+    :param prior_scope: ``"global"`` or ``"layer"``.
     :input y: [num_weights], real. Noisy weights.
     :input no_w: [num_weights], real. Per-weight noise variance.
     :input clean: [num_weights], real, optional. Only for ``prior="genie"``.
+    :input segments: ``[(offset, numel)]`` of the on-air tensors, optional.
+        Only for ``prior_scope="layer"``.
     :output w_hat: [num_weights], dtype of ``y``.
     """
 
     name = "denoiser"
     needs_prior = True
 
-    def __init__(self, prior: PriorSource = "estimated") -> None:
+    def __init__(
+        self, prior: PriorSource = "estimated", prior_scope: PriorScope = "global"
+    ) -> None:
         if prior not in ("estimated", "genie"):
             raise ValueError(f"`prior` must be 'estimated' or 'genie'; got {prior!r}.")
+        if prior_scope not in ("global", "layer"):
+            raise ValueError(
+                f"`prior_scope` must be 'global' or 'layer'; got {prior_scope!r}."
+            )
         self.prior = prior
+        self.prior_scope = prior_scope
 
     def fit_prior(
-        self, y: torch.Tensor, no_w: torch.Tensor, clean: torch.Tensor | None = None
+        self,
+        y: torch.Tensor,
+        no_w: torch.Tensor,
+        clean: torch.Tensor | None = None,
+        segments: Segments | None = None,
     ) -> Prior:
         """Return the prior this denoiser uses."""
+        if self.prior_scope == "layer" and segments is None:
+            raise ValueError(
+                f"{self.name} with prior_scope='layer' needs segments=[(offset, "
+                "numel)] of the on-air tensors (Link.denoise passes them from the "
+                "payload spec); or use prior_scope='global'."
+            )
         if self.prior == "genie":
             if clean is None:
                 raise ValueError(
                     f"{self.name} with prior='genie' needs the clean weights; pass "
                     "clean=... or use prior='estimated'."
                 )
+            if self.prior_scope == "layer":
+                return genie_layer_prior(clean, segments)
             return genie_prior(clean)
+        if self.prior_scope == "layer":
+            return estimate_layer_prior(y, no_w, segments)
         return estimate_prior(y, no_w)
 
     @abstractmethod
@@ -118,11 +238,15 @@ class Denoiser(ABC):
         """Return the estimate of the sent weights."""
 
     def __call__(
-        self, y: torch.Tensor, no_w: torch.Tensor, clean: torch.Tensor | None = None
+        self,
+        y: torch.Tensor,
+        no_w: torch.Tensor,
+        clean: torch.Tensor | None = None,
+        segments: Segments | None = None,
     ) -> torch.Tensor:
         """Fit the prior, then denoise."""
         prior = (
-            self.fit_prior(y, no_w, clean)
+            self.fit_prior(y, no_w, clean, segments)
             if self.needs_prior
             else Prior(0.0, 1.0, "none")
         )
@@ -130,7 +254,11 @@ class Denoiser(ABC):
 
     def summary(self) -> dict[str, Any]:
         """Name and settings, for results files."""
-        return {"name": self.name, "prior": self.prior}
+        return {
+            "name": self.name,
+            "prior": self.prior,
+            "prior_scope": self.prior_scope,
+        }
 
 
 _DENOISERS: dict[str, Callable[..., Denoiser]] = {}

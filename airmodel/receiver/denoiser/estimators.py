@@ -11,6 +11,7 @@ from airmodel._validation import check_finite
 from airmodel.receiver.denoiser.base import (
     Denoiser,
     Prior,
+    PriorScope,
     PriorSource,
     constant_or_none,
     register_denoiser,
@@ -94,9 +95,13 @@ class MMSEpb(Denoiser):
     name = "mmse_pb"
 
     def __init__(
-        self, lam: float = 1.0, beta: float = 0.0, prior: PriorSource = "estimated"
+        self,
+        lam: float = 1.0,
+        beta: float = 0.0,
+        prior: PriorSource = "estimated",
+        prior_scope: PriorScope = "global",
     ) -> None:
-        super().__init__(prior)
+        super().__init__(prior, prior_scope)
         self.lam = check_finite("lam", lam)
         self.beta = check_finite("beta", beta)
 
