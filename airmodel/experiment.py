@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from airmodel.builder import build_data, build_device, build_link, build_model
-from airmodel.config import ConfigError, ExperimentConfig, to_dict
+from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep
@@ -69,13 +69,24 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"  data: {cfg.data.dataset} root={cfg.data.root}",
             f"  link: {cfg.transmitter.scheme} ({cfg.transmitter.precision}), policy="
             f"{cfg.transmitter.policy}, channel {cfg.channel.name} {cfg.channel.options}",
-            *([f"  compare schemes: {[e['label'] for e in cfg.transmitter.compare]}"]
-          if cfg.transmitter.compare else []),
-        f"  denoisers: {dens}",
+            *(
+                [f"  compare schemes: {[e['label'] for e in cfg.transmitter.compare]}"]
+                if cfg.transmitter.compare
+                else []
+            ),
+            f"  denoisers: {dens}",
             body,
             f"  results: {cfg.results_dir}/",
         ]
     )
+
+
+def _normalize(data: dict) -> dict:
+    """A stored config in resolved form (keys added later get their defaults)."""
+    try:
+        return to_dict(from_dict(ExperimentConfig, data))
+    except ConfigError:
+        return data
 
 
 def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
@@ -110,11 +121,11 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
         torch.set_num_threads(cfg.evaluation.threads)
     device = build_device(cfg)
     variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
-    top = (
-        ResultsFolder(cfg.results_dir, to_dict(cfg), ROW_KEY)
-        if cfg.transmitter.compare
-        else None
-    )
+    top = None
+    if cfg.transmitter.compare:
+        top = ResultsFolder(
+            cfg.results_dir, to_dict(cfg), ("curve", *ROW_KEY), normalize=_normalize
+        )
     model, ckpt = build_model(cfg, device)
     data = build_data(cfg, device)
     clean_acc = data.test.accuracy(model)
@@ -122,7 +133,9 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
     write_json_atomic(cfg.results_dir / "provenance.json", prov)
     all_rows, legend = [], {}
     for label, sub, link in variants:
-        folder = ResultsFolder(sub.results_dir, to_dict(sub), ROW_KEY)
+        folder = ResultsFolder(
+            sub.results_dir, to_dict(sub), ROW_KEY, normalize=_normalize
+        )
         cu = getattr(link.scheme, "channel_uses_per_weight", None)
         folder.set_meta(
             provenance=prov,
@@ -165,8 +178,12 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
             legend[key] = f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
     if top is not None:
         for r in all_rows:
-            if not top.done(curve=r["curve"], esno_db=r["esno_db"], draw=r["draw"],
-                            denoiser=r["denoiser"]):
+            if not top.done(
+                curve=r["curve"],
+                esno_db=r["esno_db"],
+                draw=r["draw"],
+                denoiser=r["denoiser"],
+            ):
                 top.add(r)
         top.set_meta(
             provenance=prov,

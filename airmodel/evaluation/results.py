@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +43,18 @@ class ResultsFolder:
     :param config: resolved config (plain dict); a folder holding a different
         config is refused, naming the keys that differ.
     :param key_fields: columns that identify a row.
+    :param normalize: maps a stored config to its resolved form, so keys added
+        to the schema later (with defaults) do not count as a difference.
+    :param ignore: keys that may differ between runs (e.g. thread count).
     """
 
     def __init__(
-        self, path: str | Path, config: dict[str, Any], key_fields: Sequence[str]
+        self,
+        path: str | Path,
+        config: dict[str, Any],
+        key_fields: Sequence[str],
+        normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        ignore: Sequence[str] = ("evaluation.threads",),
     ) -> None:
         self.path = Path(path)
         self.key_fields = tuple(key_fields)
@@ -54,7 +62,9 @@ class ResultsFolder:
         cfg_file = self.path / "config.yaml"
         if cfg_file.is_file():
             old = yaml.safe_load(cfg_file.read_text()) or {}
-            diff = config_diff(old, config)
+            if normalize is not None:  # fill keys added since with their defaults
+                old = normalize(old)
+            diff = [k for k in config_diff(old, config) if k not in ignore]
             if diff:
                 raise ValueError(
                     f"Results folder {self.path} holds a run of a different config "
