@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: Apache-2.0
+"""League tables from a results folder: SNR/WNR at target accuracy, gain over ML."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["crossing", "league_table", "format_markdown"]
+
+
+def crossing(xs: Sequence[float], ys: Sequence[float], target: float) -> float:
+    """Smallest x where the piecewise-linear curve ``ys(xs)`` first reaches ``target``.
+
+    ``nan`` if it never does; ``-inf`` if the first point is already above it.
+    """
+    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
+        if y >= target:
+            if i == 0:
+                return -math.inf
+            x0, y0 = xs[i - 1], ys[i - 1]
+            return x0 + (target - y0) * (x - x0) / (y - y0)
+    return math.nan
+
+
+def league_table(
+    rows: Sequence[dict[str, Any]],
+    targets: Sequence[float] = (0.6, 0.8),
+    x: str = "wnr_db",
+    reference: str = "ml",
+) -> list[dict[str, Any]]:
+    """One line per denoiser: ``x`` where mean accuracy reaches each target.
+
+    The x of a point is the mean over its draws (WNR differs slightly per draw only
+    through the weights' statistics). ``gain_db@t`` = reference's crossing minus
+    this one's (positive = needs less SNR). ``evaluations`` = mean model
+    evaluations spent on selection per (point, draw).
+    """
+    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    xval: dict[float, list[float]] = defaultdict(list)
+    evals: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        acc[r["denoiser"]][r["esno_db"]].append(r["accuracy"])
+        xval[r["esno_db"]].append(r[x])
+        evals[r["denoiser"]].append(float(r.get("evaluations") or 0))
+    table = []
+    for name, by_pt in acc.items():
+        pts = sorted(by_pt)
+        xs = [float(np.mean(xval[p])) for p in pts]
+        ys = [float(np.mean(by_pt[p])) for p in pts]
+        line: dict[str, Any] = {
+            "denoiser": name,
+            "draws": min(len(v) for v in by_pt.values()),
+        }
+        for t in targets:
+            line[f"{x}@{t:.0%}"] = crossing(xs, ys, t)
+        line["evaluations"] = float(np.mean(evals[name]))
+        line["peak_accuracy"] = max(ys)
+        table.append(line)
+    ref = next((line for line in table if line["denoiser"] == reference), None)
+    for line in table:
+        for t in targets:
+            k = f"{x}@{t:.0%}"
+            line[f"gain_db@{t:.0%}"] = (
+                (ref[k] - line[k]) if ref is not None else math.nan
+            )
+    key = f"{x}@{targets[0]:.0%}"
+    return sorted(table, key=lambda r: (math.isnan(r[key]), r[key]))
+
+
+def format_markdown(table: Sequence[dict[str, Any]]) -> str:
+    """A markdown table; numbers to 2 decimals, accuracy in %."""
+    if not table:
+        return ""
+    cols = list(table[0])
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in table:
+        cells = []
+        for c in cols:
+            v = r[c]
+            if c == "peak_accuracy":
+                cells.append(f"{v * 100:.1f}%")
+            elif isinstance(v, float):
+                cells.append("n/a" if math.isnan(v) else f"{v:.2f}")
+            else:
+                cells.append(str(v))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m airmodel.evaluation.report RESULTS_DIR [--x wnr_db]``."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("folder")
+    p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
+    p.add_argument("--targets", default="0.6,0.8")
+    a = p.parse_args(argv)
+    data = json.loads((Path(a.folder) / "results.json").read_text())
+    targets = [float(t) for t in a.targets.split(",")]
+    meta = data.get("meta", {})
+    print(
+        f"clean accuracy {meta.get('clean_accuracy')}, test images "
+        f"{meta.get('test_images')}"
+    )
+    print(format_markdown(league_table(data["rows"], targets, x=a.x)))
+
+
+if __name__ == "__main__":
+    main()
