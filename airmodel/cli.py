@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -63,7 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"airmodel: error: {err}", file=sys.stderr)
         return 2
     except ValueError as err:
-        print(f"airmodel: error: {err}", file=sys.stderr)
+        if os.environ.get("AIRMODEL_DEBUG"):
+            raise
+        print(
+            f"airmodel: error: {err} (set AIRMODEL_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
-    print(f"Results in {out}/ (plot: {Path(out) / 'accuracy_vs_snr.png'})")
+    plots = sorted(Path(out).glob("accuracy_vs_*.png"))
+    print(f"Results in {out}/" + (f" (plot: {plots[0]})" if plots else ""))
     return 0
 
 

@@ -34,7 +34,10 @@ def dry_run(cfg: ExperimentConfig) -> str:
     build_link(cfg)
     m = cfg.model
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
-    if ckpt is None or (not Path(ckpt).is_file() and m.train is None):
+    federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
+    if not federated and (
+        ckpt is None or (not Path(ckpt).is_file() and m.train is None)
+    ):
         raise ConfigError(
             f"config key `model.checkpoint`: {ckpt!r} does not exist; train one with "
             "`airmodel train` or add a `model.train` section."
@@ -44,7 +47,12 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"config key `data.root`: {cfg.data.root!r} does not exist. Point it at "
             "the dataset folder or archive."
         )
-    status = "found" if Path(ckpt).is_file() else f"missing: will train ({m.train})"
+    if federated:
+        status = "not needed: federated training starts from scratch"
+    elif Path(ckpt).is_file():
+        status = "found"
+    else:
+        status = f"missing: will train ({m.train})"
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = len(cfg.sweep.snr_db) * cfg.sweep.draws * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)

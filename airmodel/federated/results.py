@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Federated results folder: a row per evaluated round; whole runs are the resume unit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airmodel.evaluation.results import ResultsFolder
+
+__all__ = ["ROW_KEY", "RUN_KEY", "FederatedResults"]
+
+#: Columns that identify a result row.
+ROW_KEY = ("snr_db", "denoiser", "run", "round")
+#: Columns that identify a run.
+RUN_KEY = ("snr_db", "denoiser", "run")
+
+
+class FederatedResults(ResultsFolder):
+    """:class:`ResultsFolder` keyed by ``ROW_KEY`` that resumes by whole runs.
+
+    Rows are stored as each round is evaluated. A run is finished once its
+    row with ``last: true`` (final round, or divergence) is stored; a rerun
+    skips finished runs and restarts an unfinished one from scratch after
+    :meth:`discard_run` drops its partial rows (continuing mid-run would need
+    the global model, every device's RNG state and the sampler's, so it is
+    simpler and exactly reproducible to redo the run).
+    """
+
+    def __init__(self, path: Any, config: dict[str, Any]) -> None:
+        super().__init__(path, config, ROW_KEY)
+
+    @staticmethod
+    def _same(row: dict[str, Any], key: dict[str, Any]) -> bool:
+        return all(row[k] == key[k] for k in RUN_KEY)
+
+    def finished(self, **run_key: Any) -> bool:
+        """True if the run ``(snr_db, denoiser, run)`` has its last row stored."""
+        return any(r.get("last") and self._same(r, run_key) for r in self.rows)
+
+    def discard_run(self, **run_key: Any) -> int:
+        """Drop the stored rows of an unfinished run (atomically); return how many."""
+        keep = [r for r in self.rows if not self._same(r, run_key)]
+        dropped = len(self.rows) - len(keep)
+        if dropped:
+            self.rows = keep
+            self._keys = {self.key(r) for r in self.rows}
+            self._flush()
+        return dropped

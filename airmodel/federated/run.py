@@ -1,0 +1,229 @@
+# SPDX-License-Identifier: Apache-2.0
+"""``experiment: federated``: read the config, build the parts, sweep, store, plot."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import channels
+from airmodel.builder import build_data, build_denoiser, build_device
+from airmodel.config import ConfigError, ExperimentConfig, to_dict
+from airmodel.data import DatasetNotFoundError, load_dataset
+from airmodel.data.transforms import default_augmentation
+from airmodel.evaluation.plot import plot_accuracy
+from airmodel.evaluation.scoring import bf16_is_fast
+from airmodel.experiment import check_denoisers
+from airmodel.federated.loop import federated_run
+from airmodel.federated.results import FederatedResults
+from airmodel.federated.server import bn_policy_to_payload
+from airmodel.federated.split import dirichlet_split, iid_split, paper_split
+from airmodel.federated.uplink import OverTheAirUplink
+from airmodel.models import get_model, init_weights
+from airmodel.provenance import provenance, write_json_atomic
+from airmodel.seed import make_generator, trial_seed
+from airmodel.transmitter.payload import flatten
+
+__all__ = ["run_federated", "build_split", "build_uplink"]
+
+
+def build_split(cfg: ExperimentConfig, labels: np.ndarray) -> list[np.ndarray]:
+    """Per-device training indices for ``federated.split`` (seeded by ``seed``)."""
+    f = cfg.federated
+    try:
+        if f.split == "paper":
+            return paper_split(
+                labels, f.num_devices, f.iid_per_device, f.shard_size, cfg.seed
+            )
+        if f.split == "dirichlet":
+            return dirichlet_split(labels, f.num_devices, f.alpha, cfg.seed)
+        return iid_split(labels, f.num_devices, cfg.seed)
+    except ValueError as err:
+        keys = {
+            "paper": "federated.iid_per_device / federated.shard_size",
+            "dirichlet": "federated.alpha",
+            "iid": "federated.num_devices",
+        }[f.split]
+        raise ConfigError(
+            f"config key `{keys}` (split {f.split!r}, {len(labels)} training "
+            f"images): {err}"
+        ) from err
+
+
+def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplink:
+    """The over-the-air uplink from ``channel`` and ``transmitter.precision``.
+
+    ``channel.options`` may hold ``power_control: truncated_inversion`` and
+    ``inversion_threshold`` (required over fading; default 0.1); the rest go to
+    the channel.
+    """
+    opts = dict(cfg.channel.options)
+    pc = opts.pop("power_control", None)
+    thr = opts.pop("inversion_threshold", None)
+    try:
+        ch = channels.get(
+            cfg.channel.name,
+            precision=cfg.transmitter.precision,
+            device=str(device),
+            **opts,
+        )
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"config key `channel`: {err}") from err
+    fading = getattr(ch, "is_fading", False)
+    if fading and pc not in (None, "truncated_inversion"):
+        raise ConfigError(
+            "config key `channel.options.power_control`: over-the-air aggregation "
+            "over fading needs aligned devices; use truncated_inversion."
+        )
+    if not fading and (pc not in (None, "none") or thr is not None):
+        raise ConfigError(
+            "config key `channel.options`: power_control / inversion_threshold "
+            f"apply to fading channels only; drop them for {cfg.channel.name!r}."
+        )
+    try:
+        return OverTheAirUplink(
+            ch,
+            precision=cfg.transmitter.precision,
+            inversion_threshold=(0.1 if thr is None else thr) if fading else None,
+            device=device,
+        )
+    except ValueError as err:
+        raise ConfigError(f"config key `channel`: {err}") from err
+
+
+def _check(cfg: ExperimentConfig) -> None:
+    check_denoisers(cfg)
+    if not cfg.sweep.snr_db:
+        raise ConfigError(
+            "config key `sweep.snr_db`: give at least one Es/N0 in dB (.inf: no noise)."
+        )
+    if cfg.transmitter.scheme != "analog":
+        raise ConfigError(
+            "config key `transmitter.scheme`: over-the-air aggregation is analog; "
+            "set scheme: analog."
+        )
+    if not isinstance(cfg.transmitter.policy, str) or cfg.transmitter.policy != "paper":
+        raise ConfigError(
+            "config key `transmitter.policy`: federated runs choose the payload with "
+            "`federated.bn_policy` (clean | noisy); leave policy at 'paper'."
+        )
+
+
+def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
+    """Run every (Es/N0, denoiser, run) of ``cfg`` not yet stored; return the folder.
+
+    The model is trained from scratch (``model.checkpoint``/``model.train`` are
+    not used). Every (Es/N0, denoiser) pair sees the same seeds for run ``r``
+    (``seed + r``): same initial model, device draws, local shuffles and
+    channel seeds.
+    """
+    _check(cfg)
+    f = cfg.federated
+    if cfg.evaluation.threads:
+        torch.set_num_threads(cfg.evaluation.threads)
+    device = build_device(cfg)
+    uplink = build_uplink(cfg, device)
+    data = build_data(cfg, device)
+    d = cfg.data
+    try:
+        x_tr, y_tr, info = load_dataset(
+            d.dataset, d.root, "train", download=d.download, cache_dir=d.cache_dir
+        )
+    except DatasetNotFoundError as err:
+        raise ConfigError(f"config key `data.root`: {err}") from err
+    parts = build_split(cfg, y_tr)
+    images = torch.from_numpy(x_tr).to(device)
+    labels = torch.from_numpy(y_tr).to(device)
+    pad, flip = default_augmentation(info)
+    amp = bf16_is_fast(device) if f.amp_bf16 is None else f.amp_bf16
+    policy = bn_policy_to_payload(f.bn_policy)
+    try:
+        probe = get_model(cfg.model.name, info.num_classes, info.in_channels)
+    except ValueError as err:
+        raise ConfigError(f"config key `model.name`: {err}") from err
+    _, spec = flatten(probe.state_dict(), policy)
+
+    folder = FederatedResults(cfg.results_dir, to_dict(cfg))
+    folder.set_meta(
+        provenance=provenance(cfg.seed, device),
+        model={"name": cfg.model.name, "num_air": spec.num_air, "numel": spec.numel},
+        complex_symbols_per_round=math.ceil(spec.num_air / 2),
+        device_images=[len(p) for p in parts],
+        device_labels=[
+            np.bincount(y_tr[p], minlength=info.num_classes).tolist() for p in parts
+        ],
+        test_images=len(data.test),
+        validation_images=len(data.validation),
+        amp_bf16=amp,
+        snr_convention=(
+            "snr_db is Es/N0 of the aligned over-the-air sum (unit-energy symbols, "
+            "two weights per complex symbol): noise per real weight = mean(sum^2) / "
+            "10^(snr_db/10) (/c under truncated inversion)"
+        ),
+    )
+    write_json_atomic(cfg.results_dir / "provenance.json", folder.meta["provenance"])
+
+    jobs = [
+        (snr, den, r)
+        for snr in cfg.sweep.snr_db
+        for den in cfg.receiver.denoisers
+        for r in range(f.runs)
+    ]
+    for snr, den, r in jobs:
+        key = {"snr_db": float(snr), "denoiser": den.key, "run": r}
+        if folder.finished(**key):
+            continue
+        if folder.discard_run(**key) and progress:
+            print(f"restarting unfinished run {key}", file=sys.stderr)
+        run_seed = trial_seed(cfg.seed, r)
+        model = get_model(cfg.model.name, info.num_classes, info.in_channels)
+        init_weights(model, make_generator(run_seed))
+        model = model.to(device, memory_format=torch.channels_last)
+        select = {"validation": data.validation, "oracle": data.test}.get(den.select)
+
+        def store(
+            row: dict[str, Any], key: dict[str, Any] = key, s: int = run_seed
+        ) -> None:
+            row = {**key, **row, "seed": s}
+            folder.add(row)
+            if progress:
+                print(
+                    f"{key['denoiser']} @ {key['snr_db']:g} dB run {key['run']} "
+                    f"round {row['round']}: "
+                    f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
+                    + (" DIVERGED" if row["diverged"] else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        federated_run(
+            model, parts, images, labels, info, uplink, build_denoiser(den), data.test,
+            snr_db=float(snr), active=f.active, rounds=f.rounds,
+            local_epochs=f.local_epochs, batch_size=f.batch_size, lr=f.lr,
+            momentum=f.momentum, weight_decay=f.weight_decay, schedule=f.schedule,
+            eval_every=f.eval_every, divergence_loss=f.divergence_loss, policy=policy,
+            seed=run_seed, pad=pad, flip=flip, amp_bf16=amp, select=select,
+            lam_grid=cfg.receiver.lam_grid, beta_grid=cfg.receiver.beta_grid,
+            on_row=store,
+        )  # fmt: skip
+    rows = [
+        {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
+    ]
+    plot_accuracy(
+        rows,
+        cfg.results_dir / "accuracy_vs_round.png",
+        title=(
+            f"FEEL {cfg.model.name} on {cfg.data.dataset}: {f.num_devices} devices, "
+            f"{f.active} active, split {f.split}, {cfg.channel.name}\nmean ± std over "
+            f"{f.runs} run(s); dB = Es/N0 of the summed signal per complex symbol"
+        ),
+        x="round",
+        curve="curve",
+        xlabel="round",
+    )
+    return cfg.results_dir
