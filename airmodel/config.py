@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -415,6 +416,11 @@ def _check(cfg: ExperimentConfig) -> None:
                 f"config key `transmitter.compare[{i}]`: expected a mapping with "
                 "`label` and `scheme` (optional `digital`, `precision`); got "
                 f"{entry!r}."
+            )
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", str(entry["label"])):
+            raise ConfigError(
+                f"config key `transmitter.compare[{i}].label`: {entry['label']!r} names "
+                "a results sub-folder; use letters, digits, '.', '_' or '-' only."
             )
         labels.append(entry["label"])
     if len(set(labels)) != len(labels):

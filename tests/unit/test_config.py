@@ -70,3 +70,10 @@ class TestConfig:
         for name in ("quickstart", "cifar10_resnet20_awgn", "paper_resnet34_inference"):
             cfg = load_config(f"configs/{name}.yaml", ["data.root=/tmp"])
             assert cfg.name
+
+
+def test_compare_labels_must_be_path_safe(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("transmitter:\n  compare:\n    - {label: a/b, scheme: analog}\n")
+    with pytest.raises(ConfigError, match="compare\\[0\\].label"):
+        load_config(p)
