@@ -118,6 +118,9 @@ class DenoiserConfig:
     label: str | None = None
     prior: Literal["estimated", "genie"] = "estimated"
     prior_scope: Literal["global", "layer"] = "global"
+    #: ``per_symbol``: each weight's own post-equalization noise variance;
+    #: ``average``: one mean variance for all (what an AWGN-only receiver assumes).
+    noise: Literal["per_symbol", "average"] = "per_symbol"
     select: Literal["fixed", "validation", "oracle", "fit", "fit_layer"] = "fixed"
     lam: float = 1.0
     beta: float = 0.0
@@ -148,6 +151,8 @@ class DenoiserConfig:
             key += "[genie]"
         if self.prior_scope == "layer":
             key += "[layer]"
+        if self.noise == "average":
+            key += "[avg-no]"
         if self.recalibrate:
             key += f"+bn{self.recalibrate}"
             if not self.recalibrate_select and self.select != "fixed":

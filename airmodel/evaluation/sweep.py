@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -113,6 +113,15 @@ def _selection_fn(
     return score
 
 
+def averaged_noise(tx: Transmission) -> Transmission:
+    """``tx`` with every finite per-weight noise variance replaced by their mean."""
+    no_w = tx.reception.no_w
+    finite = torch.isfinite(no_w)
+    mean = no_w[finite].double().mean().to(no_w.dtype)
+    avg = torch.where(finite, mean, no_w)
+    return replace(tx, reception=replace(tx.reception, no_w=avg))
+
+
 def denoise_one(
     link: Link,
     tx: Transmission,
@@ -138,6 +147,8 @@ def denoise_one(
     from airmodel.builder import build_denoiser
 
     den = build_denoiser(spec)
+    if spec.noise == "average":
+        tx = averaged_noise(tx)
     if spec.select == "fixed":
         w_hat, _ = link.denoise(tx, den)
         extra = {
