@@ -46,6 +46,8 @@ class ResultsFolder:
     :param normalize: maps a stored config to its resolved form, so keys added
         to the schema later (with defaults) do not count as a difference.
     :param ignore: keys that may differ between runs (e.g. thread count).
+    :param extendable: keys a rerun may change to add rows (more SNR points,
+        draws or denoisers); finished rows are kept and ``config.yaml`` updated.
     """
 
     def __init__(
@@ -55,6 +57,11 @@ class ResultsFolder:
         key_fields: Sequence[str],
         normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
         ignore: Sequence[str] = ("evaluation.threads",),
+        extendable: Sequence[str] = (
+            "sweep.snr_db",
+            "sweep.draws",
+            "receiver.denoisers",
+        ),
     ) -> None:
         self.path = Path(path)
         self.key_fields = tuple(key_fields)
@@ -65,12 +72,15 @@ class ResultsFolder:
             if normalize is not None:  # fill keys added since with their defaults
                 old = normalize(old)
             diff = [k for k in config_diff(old, config) if k not in ignore]
-            if diff:
+            fixed = [k for k in diff if not k.startswith(tuple(extendable))]
+            if fixed:
                 raise ValueError(
                     f"Results folder {self.path} holds a run of a different config "
-                    f"(keys differ: {diff[:8]}). Use another output folder "
+                    f"(keys differ: {fixed[:8]}). Use another output folder "
                     "(--set out_dir=...) or delete this one to start over."
                 )
+            if diff:  # more points, draws or denoisers: rows stay valid, keyed by them
+                write_atomic(cfg_file, yaml.safe_dump(config, sort_keys=False))
         else:
             write_atomic(cfg_file, yaml.safe_dump(config, sort_keys=False))
         self.meta: dict[str, Any] = {}

