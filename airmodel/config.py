@@ -50,7 +50,7 @@ class TrainConfig:
     weight_decay: float = 5e-4
     schedule: Literal["onecycle", "cosine"] = "onecycle"
     label_smoothing: float = 0.0
-    amp_bf16: bool = True
+    amp_bf16: bool | None = None  # None: bf16 only where native (GPUs, AMX/AVX512-BF16)
     out: str = "runs/models/default"
 
 
