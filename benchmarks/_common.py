@@ -46,3 +46,19 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4g}"
     return str(v)
+
+
+def run_cases(script: str, cases: list[str], args: list[str]) -> list[dict[str, Any]]:
+    """Run ``script --case C *args`` per case in a fresh process (own peak RSS).
+
+    The script prints one JSON row as its last stdout line.
+    """
+    import subprocess
+    import sys
+
+    rows = []
+    for case in cases:
+        out = subprocess.run([sys.executable, script, "--case", case, *args],
+                             check=True, capture_output=True, text=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 
@@ -67,15 +66,10 @@ def main() -> None:
         print(json.dumps(run_case(a.case, a.weights, a.repeats)))
         return
     sys.path.insert(0, ".")
-    from benchmarks._common import machine, print_table, write_json
+    from benchmarks._common import machine, print_table, run_cases, write_json
 
-    rows = []
-    for case in CASES:
-        out = subprocess.run(
-            [sys.executable, __file__, "--case", case, "--weights", str(a.weights),
-             "--repeats", str(a.repeats), "--threads", str(a.threads)],
-            check=True, capture_output=True, text=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rows = run_cases(__file__, list(CASES), ["--weights", str(a.weights), "--repeats",
+                                             str(a.repeats), "--threads", str(a.threads)])
     for r in rows:
         r["vs_awgn"] = r["best_s"] / rows[0]["best_s"]
     print_table(rows, ["case", "weights", "best_s", "weights_per_s", "peak_rss_mb",
