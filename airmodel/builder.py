@@ -18,6 +18,7 @@ from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
+from airmodel.seed import make_generator
 from airmodel.training import load_checkpoint, resolve_device, train
 
 __all__ = ["build_link", "build_denoiser", "build_model", "build_data", "Data"]
@@ -103,9 +104,10 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     The validation scorer also holds the receiver's unlabelled pool for
     batch-norm recalibration: ``max(recalibrate)`` training images drawn with
     the same seeded permutation, so the first ``kappa`` are the validation
-    images (labels of the others are never loaded onto the device).
+    images (labels of the others are never loaded onto the device). With
+    ``receiver.recalibrate_augment`` the pool gets the training augmentation.
     """
-    from airmodel.data.transforms import to_tensor
+    from airmodel.data.transforms import augment, default_augmentation, to_tensor
     from airmodel.evaluation.sweep import ValidationScorer
 
     x_te, y_te, info = _load(cfg, "test")
@@ -114,7 +116,9 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
     kappa = min(cfg.receiver.kappa, len(y_tr))
-    pool = min(max((d.recalibrate for d in cfg.receiver.denoisers), default=0), len(y_tr))
+    pool = min(
+        max((d.recalibrate for d in cfg.receiver.denoisers), default=0), len(y_tr)
+    )
     # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m: the first kappa
     # images of the pool are exactly the validation images.
     order = sample_indices(len(y_tr), max(kappa, pool), seed=cfg.seed + 1).numpy()
@@ -123,9 +127,13 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     test = Scorer(
         x_te, y_te, info, device=device, batch_size=ev.batch_size, bf16=ev.bf16
     )
-    unlabelled = (
-        to_tensor(x_tr[order[:pool]], info, device, channels_last=True) if pool else None
-    )
+    unlabelled = None
+    if pool:
+        raw = torch.as_tensor(x_tr[order[:pool]])
+        if cfg.receiver.recalibrate_augment:
+            pad, flip = default_augmentation(info)
+            raw = augment(raw, make_generator(cfg.seed + 2), pad, flip)
+        unlabelled = to_tensor(raw, info, device, channels_last=True)
     val = ValidationScorer(
         x_tr[idx],
         y_tr[idx],

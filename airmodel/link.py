@@ -149,7 +149,10 @@ class Link:
             x = self.interleaver(x)
         y, no_eff = self.propagate(x, no)
         if self.interleaver is not None:
-            y, no_eff = self.interleaver.deinterleave(y), self.interleaver.deinterleave(no_eff)
+            y, no_eff = (
+                self.interleaver.deinterleave(y),
+                self.interleaver.deinterleave(no_eff),
+            )
         reception = self.scheme.receive(y, no_eff, side)
         if self.power_control is not None:
             reception.info["lost_weights"] = float(torch.isinf(reception.no_w).sum())

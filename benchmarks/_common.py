@@ -20,9 +20,13 @@ def peak_rss_mb() -> float:
 
 def machine() -> dict[str, Any]:
     """What ran the benchmark."""
-    return {"cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "python": platform.python_version(),
-            "machine": platform.machine()}
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+    }
 
 
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
@@ -58,7 +62,11 @@ def run_cases(script: str, cases: list[str], args: list[str]) -> list[dict[str, 
 
     rows = []
     for case in cases:
-        out = subprocess.run([sys.executable, script, "--case", case, *args],
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, script, "--case", case, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows

@@ -24,8 +24,9 @@ def make_channel(case: str):
         return "awgn"
     if case == "rayleigh_block1024":
         return RayleighChannel(block_length=1024)
-    return TDLChannel("C", delay_spread=300e-9, carrier_frequency=3.5e9, max_speed=3.0,
-                      csi="ls")
+    return TDLChannel(
+        "C", delay_spread=300e-9, carrier_frequency=3.5e9, max_speed=3.0, csi="ls"
+    )
 
 
 def run_case(case: str, n: int, repeats: int) -> dict:
@@ -47,8 +48,14 @@ def run_case(case: str, n: int, repeats: int) -> dict:
         times.append(time.perf_counter() - t0)
         mse = stats.weight_mse
     best = min(times)
-    return {"case": case, "weights": n, "best_s": best, "weights_per_s": n / best,
-            "peak_rss_mb": peak_rss_mb(), "weight_mse_10db": mse}
+    return {
+        "case": case,
+        "weights": n,
+        "best_s": best,
+        "weights_per_s": n / best,
+        "peak_rss_mb": peak_rss_mb(),
+        "weight_mse_10db": mse,
+    }
 
 
 def main() -> None:
@@ -68,17 +75,47 @@ def main() -> None:
     sys.path.insert(0, ".")
     from benchmarks._common import machine, print_table, run_cases, write_json
 
-    rows = run_cases(__file__, list(CASES), ["--weights", str(a.weights), "--repeats",
-                                             str(a.repeats), "--threads", str(a.threads)])
+    rows = run_cases(
+        __file__,
+        list(CASES),
+        [
+            "--weights",
+            str(a.weights),
+            "--repeats",
+            str(a.repeats),
+            "--threads",
+            str(a.threads),
+        ],
+    )
     for r in rows:
         r["vs_awgn"] = r["best_s"] / rows[0]["best_s"]
-    print_table(rows, ["case", "weights", "best_s", "weights_per_s", "peak_rss_mb",
-                       "weight_mse_10db", "vs_awgn"])
+    print_table(
+        rows,
+        [
+            "case",
+            "weights",
+            "best_s",
+            "weights_per_s",
+            "peak_rss_mb",
+            "weight_mse_10db",
+            "vs_awgn",
+        ],
+    )
     tdl_s = rows[-1]["best_s"]
     ok = tdl_s <= TARGET_TDL_S
-    print(f"target: TDL+LS <= {TARGET_TDL_S:.0f} s -> {tdl_s:.2f} s ({'PASS' if ok else 'FAIL'})")
-    write_json(a.out, {"machine": machine(), "threads": a.threads, "rows": rows,
-                       "target_tdl_s": TARGET_TDL_S, "pass": ok})
+    print(
+        f"target: TDL+LS <= {TARGET_TDL_S:.0f} s -> {tdl_s:.2f} s ({'PASS' if ok else 'FAIL'})"
+    )
+    write_json(
+        a.out,
+        {
+            "machine": machine(),
+            "threads": a.threads,
+            "rows": rows,
+            "target_tdl_s": TARGET_TDL_S,
+            "pass": ok,
+        },
+    )
 
 
 if __name__ == "__main__":

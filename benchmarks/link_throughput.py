@@ -37,16 +37,26 @@ def run_case(case: str, n: int, repeats: int) -> dict:
         from airmodel.receiver.denoiser import MMSE
 
         g = torch.Generator().manual_seed(0)
-        sd = {f"layer{i}.weight": torch.randn(n // 4, generator=g) * 0.05 for i in range(4)}
+        sd = {
+            f"layer{i}.weight": torch.randn(n // 4, generator=g) * 0.05
+            for i in range(4)
+        }
         link = Link("awgn", denoiser=MMSE())
         link(sd, 10.0, seed=0)  # warm-up
         for r in range(repeats):
             t0 = time.perf_counter()
-            sd_hat, _ = link(sd, 10.0, seed=r)  # flatten→modulate→AWGN→demod→MMSE→unflatten
+            sd_hat, _ = link(
+                sd, 10.0, seed=r
+            )  # flatten→modulate→AWGN→demod→MMSE→unflatten
             times.append(time.perf_counter() - t0)
     best = min(times)
-    return {"case": case, "weights": n, "best_s": best, "weights_per_s": n / best,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "case": case,
+        "weights": n,
+        "best_s": best,
+        "weights_per_s": n / best,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main() -> None:
@@ -66,17 +76,38 @@ def main() -> None:
     sys.path.insert(0, ".")
     from benchmarks._common import machine, print_table, run_cases, write_json
 
-    rows = run_cases(__file__, list(CASES), ["--weights", str(a.weights), "--repeats",
-                                             str(a.repeats), "--threads", str(a.threads)])
+    rows = run_cases(
+        __file__,
+        list(CASES),
+        [
+            "--weights",
+            str(a.weights),
+            "--repeats",
+            str(a.repeats),
+            "--threads",
+            str(a.threads),
+        ],
+    )
     ratio = rows[1]["weights_per_s"] / rows[0]["weights_per_s"]
     for r in rows:
         r["vs_baseline"] = r["weights_per_s"] / rows[0]["weights_per_s"]
-    print_table(rows, ["case", "weights", "best_s", "weights_per_s", "peak_rss_mb",
-                       "vs_baseline"])
+    print_table(
+        rows,
+        ["case", "weights", "best_s", "weights_per_s", "peak_rss_mb", "vs_baseline"],
+    )
     verdict = "PASS" if ratio >= 0.25 else "FAIL"
     print(f"target: link >= 0.25 x baseline -> {ratio:.2f} x ({verdict})")
-    write_json(a.out, {"machine": machine(), "threads": a.threads, "rows": rows,
-                       "ratio": ratio, "target": 0.25, "pass": ratio >= 0.25})
+    write_json(
+        a.out,
+        {
+            "machine": machine(),
+            "threads": a.threads,
+            "rows": rows,
+            "ratio": ratio,
+            "target": 0.25,
+            "pass": ratio >= 0.25,
+        },
+    )
 
 
 if __name__ == "__main__":

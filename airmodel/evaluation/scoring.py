@@ -186,8 +186,7 @@ class Scorer:
         was_training = target.training
         target.eval()
         params = {
-            k: state_dict[k].detach().to(self.device).requires_grad_(True)
-            for k in keys
+            k: state_dict[k].detach().to(self.device).requires_grad_(True) for k in keys
         }
         grads = {k: torch.zeros_like(p) for k, p in params.items()}
         total = 0.0

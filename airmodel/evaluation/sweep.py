@@ -138,7 +138,7 @@ def denoise_one(
     ``scorers["validation"]`` (training images, no augmentation); ``"oracle"``
     on ``scorers["test"]``; ``"fit"``/``"fit_layer"`` minimize the
     cross-entropy on ``scorers["validation"]`` (``select_score`` is then that
-    loss). With ``spec.recalibrate`` and ``spec.recalibrate_select``, every
+    loss), ``"oracle_fit"`` the one on ``scorers["test"]``. With ``spec.recalibrate`` and ``spec.recalibrate_select``, every
     candidate is scored after batch-norm recalibration on ``unlabelled``
     (default: ``scorers["validation"].unlabelled``); the returned ``w_hat``
     is not recalibrated (batch-norm buffers are off the air): the caller
@@ -157,13 +157,14 @@ def denoise_one(
             "evaluations": 0,
         }
         return w_hat, extra
-    scorer = scorers["test" if spec.select == "oracle" else "validation"]
+    oracle = spec.select in ("oracle", "oracle_fit")
+    scorer = scorers["test" if oracle else "validation"]
     recal = (
         _recalibrator(spec, model, scorers, unlabelled)
         if spec.recalibrate_select
         else (lambda sd: sd)
     )
-    fit = spec.select in ("fit", "fit_layer")
+    fit = spec.select in ("fit", "fit_layer", "oracle_fit")
     score = _selection_fn(tx, model, scorer, recal, loss=fit)
     select = (
         fit_selector(spec.select == "fit_layer", lam_grid, beta_grid) if fit else None
@@ -179,6 +180,13 @@ def denoise_one(
         extra["layer_beta"] = ";".join(f"{b:.4g}" for b in sel.layer_beta)
         extra["layer_scale"] = ";".join(f"{a:.4g}" for a in sel.layer_scale)
     return w_hat, extra
+
+
+def _selection_key(spec: DenoiserConfig) -> DenoiserConfig:
+    """``spec`` minus what happens after selection (post-selection recalibration)."""
+    if spec.recalibrate and spec.recalibrate_select and spec.select != "fixed":
+        return replace(spec, label=None)
+    return replace(spec, label=None, recalibrate=0, recalibrate_select=True)
 
 
 def run_sweep(
@@ -227,11 +235,17 @@ def run_sweep(
         if not todo:
             continue
         tx = link.transmit(clean_sd, snr, seed=seed)
+        selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
         for dn in todo:
             t0 = time.perf_counter()
-            w_hat, extra = denoise_one(
-                link, tx, dn, work, scorers, lam_grid, beta_grid, unlabelled
-            )
+            # Receivers that differ only in a recalibration applied after
+            # selection share one selection (same draw, same scores).
+            base = _selection_key(dn)
+            if base not in selected:
+                selected[base] = denoise_one(
+                    link, tx, dn, work, scorers, lam_grid, beta_grid, unlabelled
+                )
+            w_hat, extra = selected[base]
             sd_hat, stats = link.rebuild(tx, w_hat=w_hat)
             sd_hat = _recalibrator(dn, work, scorers, unlabelled)(sd_hat)
             acc = scorers["test"].accuracy_of(sd_hat, work)

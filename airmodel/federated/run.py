@@ -147,6 +147,13 @@ def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
     except ValueError as err:
         raise ConfigError(f"config key `model.name`: {err}") from err
     _, spec = flatten(probe.state_dict(), policy)
+    for den in cfg.receiver.denoisers:
+        if den.select not in ("fixed", "validation", "oracle") or den.recalibrate:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {den.key!r}: the federated "
+                "server supports select fixed|validation|oracle without "
+                "`recalibrate`; remove the fit or recalibration for this experiment."
+            )
 
     folder = FederatedResults(cfg.results_dir, to_dict(cfg))
     folder.set_meta(

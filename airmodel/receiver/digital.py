@@ -62,7 +62,9 @@ class BitReceiver:
         else:
             no_c = max(float(no_c), NO_FLOOR)
         llr = self.s.demapper(y[s0:s1], no_c).reshape(-1)  # (S,) -> (S·m,)
-        return torch.nan_to_num_(llr, nan=0.0)  # lost symbols (no = inf): no information
+        return torch.nan_to_num_(
+            llr, nan=0.0
+        )  # lost symbols (no = inf): no information
 
     def decode_bits(
         self,

@@ -38,13 +38,14 @@ def trained(tmp_path_factory):
     return path
 
 
-def _data(pool: int, kappa: int = 20):
+def _data(pool: int, kappa: int = 20, augment: bool = True):
     cfg = from_dict(
         ExperimentConfig,
         {
             "data": {"dataset": "digits"},
             "receiver": {
                 "kappa": kappa,
+                "recalibrate_augment": augment,
                 "denoisers": [{"name": "ml", "recalibrate": pool}],
             },
         },
@@ -59,11 +60,14 @@ class TestRecalibrateBN:
 
     def test_properties(self, trained):
         model, _ = load_checkpoint(trained, device="cpu")
-        data = _data(200)
+        data = _data(200, augment=False)
         x = data.validation.unlabelled
         assert x.shape[0] == 200
         # the pool's first kappa images are the validation images
         torch.testing.assert_close(x[:20], data.validation.x)
+        # by default they are augmented like training batches (crop + shift)
+        aug = _data(200).validation.unlabelled
+        assert aug.shape == x.shape and not torch.equal(aug[:20], x[:20])
         layers = batchnorm_layers(model)
         assert layers and all(m.momentum == 0.1 for m in layers)
         model.train()

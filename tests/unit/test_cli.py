@@ -96,7 +96,12 @@ class TestRun:
 
     def test_more_points_extend_the_folder(self, run_dir):
         root, cfg = run_dir
-        assert main(["run", str(cfg), "--no-progress", "--set", "sweep.snr_db=[0, 20, 40]"]) == 0
+        assert (
+            main(
+                ["run", str(cfg), "--no-progress", "--set", "sweep.snr_db=[0, 20, 40]"]
+            )
+            == 0
+        )
         rows = json.loads((root / "res" / "results.json").read_text())["rows"]
         assert len(rows) == 3 * 2 * 3
         assert "40" in (root / "res" / "config.yaml").read_text()

@@ -165,9 +165,10 @@ class TestTransforms:
         t = to_tensor(x, INFO)
         assert t.shape == (3, 3, 4, 4) and t.dtype == torch.float32
         assert t.is_contiguous(memory_format=torch.channels_last)
-        ref = (torch.from_numpy(x).permute(0, 3, 1, 2) / 255.0 - torch.tensor(
-            INFO.mean
-        ).view(1, 3, 1, 1)) / torch.tensor(INFO.std).view(1, 3, 1, 1)
+        ref = (
+            torch.from_numpy(x).permute(0, 3, 1, 2) / 255.0
+            - torch.tensor(INFO.mean).view(1, 3, 1, 1)
+        ) / torch.tensor(INFO.std).view(1, 3, 1, 1)
         torch.testing.assert_close(t, ref)
         assert to_tensor(x, INFO, channels_last=False).is_contiguous()
 
@@ -180,7 +181,11 @@ class TestTransforms:
         assert torch.equal(a, b) and not torch.equal(a, c)
 
     def test_augment_crop_and_flip(self):
-        x = torch.arange(4 * 6 * 6, dtype=torch.uint8).view(4, 6, 6, 1).repeat(8, 1, 1, 1)
+        x = (
+            torch.arange(4 * 6 * 6, dtype=torch.uint8)
+            .view(4, 6, 6, 1)
+            .repeat(8, 1, 1, 1)
+        )
         g = torch.Generator().manual_seed(0)
         assert torch.equal(augment(x, g, pad=0, flip=False), x)
         f = augment(x, g, pad=0, flip=True)

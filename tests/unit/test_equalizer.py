@@ -27,7 +27,9 @@ class TestEqualizer:
     def test_docstring_example(self):
         h = torch.tensor([1 + 1j, 2j])
         y = h * torch.tensor([1 + 0j, -1j])
-        torch.testing.assert_close(Equalizer("zf")(y, h, 0.1)[1], torch.tensor([0.05, 0.025]))
+        torch.testing.assert_close(
+            Equalizer("zf")(y, h, 0.1)[1], torch.tensor([0.05, 0.025])
+        )
 
     def test_zf_exact(self):
         """Noise-free ZF returns x; no_eff = (no + err_var)/|h|^2."""
@@ -83,7 +85,12 @@ class TestEqualizer:
         with pytest.raises(ValueError, match="`method` must be one of"):
             Equalizer("lmmse")
         with pytest.raises(ValueError, match="method"):
-            equalize(torch.ones(1, dtype=torch.complex64), torch.ones(1, dtype=torch.complex64), 0.1, method="x")
+            equalize(
+                torch.ones(1, dtype=torch.complex64),
+                torch.ones(1, dtype=torch.complex64),
+                0.1,
+                method="x",
+            )
 
 
 class TestConstantNoiseVector:

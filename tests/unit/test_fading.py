@@ -50,7 +50,9 @@ class TestRegistry:
 
 class TestRayleighChannel:
     def test_output_shape(self):
-        y, h, err = RayleighChannel(block_length=3)(torch.ones(2, 7, dtype=torch.complex64), 0.1)
+        y, h, err = RayleighChannel(block_length=3)(
+            torch.ones(2, 7, dtype=torch.complex64), 0.1
+        )
         assert y.shape == h.shape == (2, 7) and err.shape == ()
 
     def test_output_dtype(self, precision):
@@ -60,7 +62,9 @@ class TestRayleighChannel:
         assert y.dtype == h.dtype == cdt
 
     def test_output_device(self, device):
-        y, h, _ = RayleighChannel(device=device)(torch.ones(4, dtype=torch.complex64), 0.1)
+        y, h, _ = RayleighChannel(device=device)(
+            torch.ones(4, dtype=torch.complex64), 0.1
+        )
         assert y.device.type == h.device.type == device
 
     def test_docstring_example(self):
@@ -159,7 +163,9 @@ class TestTruncatedInversion:
         ch.seed(0)
         h = ch.generate(100_000)
         p, sent = TruncatedInversion(0.1)(h)
-        assert 1 - float(sent.double().mean()) == pytest.approx(1 - math.exp(-0.1), rel=0.05)
+        assert 1 - float(sent.double().mean()) == pytest.approx(
+            1 - math.exp(-0.1), rel=0.05
+        )
         assert float(p[sent].abs().square().mean()) == pytest.approx(1.0, rel=1e-9)
         assert torch.all(p[~sent] == 0)
         gain = (h * p)[sent]
@@ -168,28 +174,42 @@ class TestTruncatedInversion:
     def test_link_lost_weights(self):
         """info['lost_weights'] = 2 x symbols below the threshold; they get the prior mean."""
         sd = weights(20_001)
-        link = Link("rayleigh", denoiser=MMSE(), power_control="truncated_inversion",
-                    inversion_threshold=0.2)
+        link = Link(
+            "rayleigh",
+            denoiser=MMSE(),
+            power_control="truncated_inversion",
+            inversion_threshold=0.2,
+        )
         tx = link.transmit(sd, 10.0, seed=3)
         ch = RayleighChannel()
         ch.seed(3)
-        lost_sym = (ch.generate(10_001).abs().square() < 0.2).repeat_interleave(2)[:20_001]
+        lost_sym = (ch.generate(10_001).abs().square() < 0.2).repeat_interleave(2)[
+            :20_001
+        ]
         assert tx.reception.info["lost_weights"] == float(lost_sym.sum()) > 0
         assert torch.equal(torch.isinf(tx.reception.no_w), lost_sym)
         sd_hat, stats_ = link.rebuild(tx)
         lost_vals = sd_hat["w"][lost_sym]
         assert torch.all(lost_vals == lost_vals[0])
-        assert float(lost_vals[0]) == pytest.approx(float(tx.reception.y[~lost_sym].mean()), rel=1e-5)
+        assert float(lost_vals[0]) == pytest.approx(
+            float(tx.reception.y[~lost_sym].mean()), rel=1e-5
+        )
         assert math.isfinite(stats_.wnr_db) and math.isfinite(stats_.weight_mse)
         sent_no = tx.reception.no_w[~lost_sym]
         torch.testing.assert_close(sent_no, sent_no[:1].expand_as(sent_no))  # inversion
 
     def test_bad_arguments(self):
-        with pytest.raises(ValueError, match="inversion_threshold.*power_control='none'"):
-            Link("rayleigh", power_control="truncated_inversion", inversion_threshold=0.0)
+        with pytest.raises(
+            ValueError, match="inversion_threshold.*power_control='none'"
+        ):
+            Link(
+                "rayleigh", power_control="truncated_inversion", inversion_threshold=0.0
+            )
         with pytest.raises(ValueError, match="`power_control` must be one of"):
             Link("rayleigh", power_control="inversion")
-        with pytest.raises(ValueError, match="flat fading channel.*power_control='none'"):
+        with pytest.raises(
+            ValueError, match="flat fading channel.*power_control='none'"
+        ):
             Link("awgn", power_control="truncated_inversion")
 
 

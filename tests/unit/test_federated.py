@@ -303,7 +303,9 @@ def test_resume_skips_finished_and_restarts_partial(tmp_path):
 
 
 def test_divergence_guard_records_not_raises(tmp_path):
-    rows, _ = _run(tmp_path, "d", ["federated.lr=1.0e+6", "federated.schedule=constant"])
+    rows, _ = _run(
+        tmp_path, "d", ["federated.lr=1.0e+6", "federated.schedule=constant"]
+    )
     by_den = {}
     for r in rows:
         by_den.setdefault(r["denoiser"], []).append(r)

@@ -104,5 +104,5 @@ def test_chunked_awgn_keeps_statistics_and_seed(monkeypatch):
     assert torch.equal(a.reception.y, b.reception.y)
     w = sd["w"].double()
     measured = float((a.reception.y - w).square().mean())
-    expected = float(w.square().mean()) / 10 ** 0.3
+    expected = float(w.square().mean()) / 10**0.3
     assert measured == pytest.approx(expected, rel=0.02)

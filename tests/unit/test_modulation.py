@@ -43,7 +43,9 @@ class TestAnalogModulator:
         x, side = AnalogModulator()(w)
         no = torch.arange(5, dtype=torch.float64)
         _, no_w = AnalogDemodulator()(x, no, side)
-        torch.testing.assert_close(no_w.double(), no.repeat_interleave(2) * side.scale**2 / 2)
+        torch.testing.assert_close(
+            no_w.double(), no.repeat_interleave(2) * side.scale**2 / 2
+        )
 
     def test_bad_input(self):
         with pytest.raises(ValueError, match="precision"):

@@ -91,7 +91,9 @@ class TestOFDMChannels:
 
         def model():
             ant = Antenna("single", "V", "omni", 3.5e9)
-            return CDL("A", 30e-9, 3.5e9, ut_array=ant, bs_array=ant, direction="uplink")
+            return CDL(
+                "A", 30e-9, 3.5e9, ut_array=ant, bs_array=ant, direction="uplink"
+            )
 
         ref_x, ref_no = sionna_reference(ch, model, x, no, 4, "perfect")
         torch.testing.assert_close(x_hat, ref_x.reshape(-1), rtol=1e-4, atol=1e-4)
@@ -115,7 +117,9 @@ class TestOFDMChannels:
 
     def test_noise_free_perfect_csi_is_exact(self):
         x = symbols(5000)
-        y, h, _ = TDLChannel(csi="perfect", precision="double")(x.to(torch.complex128), 0.0)
+        y, h, _ = TDLChannel(csi="perfect", precision="double")(
+            x.to(torch.complex128), 0.0
+        )
         x_hat, no_eff = equalize(y, h, 0.0)
         torch.testing.assert_close(x_hat, x.to(torch.complex128), rtol=1e-9, atol=1e-9)
         assert torch.all(no_eff == 0)
@@ -168,7 +172,9 @@ class TestLinkOverOFDM:
         sd = {"w": torch.randn(200_000, generator=g) * 0.05}
         link = Link("tdl", denoiser=MMSE(), interleave=True)
         tx = link.transmit(sd, 10.0, seed=0)
-        assert tx.reception.no_w.shape == (200_000,) and tx.reception.no_w.stride(0) == 1
+        assert (
+            tx.reception.no_w.shape == (200_000,) and tx.reception.no_w.stride(0) == 1
+        )
         _, s_ml = link.rebuild(tx, denoiser=None, w_hat=tx.reception.y)
         _, s_mmse = link.rebuild(tx)
         assert s_mmse.weight_mse < s_ml.weight_mse

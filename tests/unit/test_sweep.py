@@ -18,7 +18,9 @@ def test_averaged_noise_keeps_mean_and_loses_per_weight_detail():
     tx = link.transmit(sd, 10.0, seed=1)
     avg = averaged_noise(tx)
     no = tx.reception.no_w
-    assert torch.allclose(avg.reception.no_w.double().mean(), no.double().mean(), rtol=1e-5)
+    assert torch.allclose(
+        avg.reception.no_w.double().mean(), no.double().mean(), rtol=1e-5
+    )
     assert avg.reception.no_w.unique().numel() == 1 < no.unique().numel()
     _, per = link.rebuild(tx, MMSE())
     _, flat = link.rebuild(avg, MMSE())
