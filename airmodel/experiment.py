@@ -12,8 +12,10 @@ from airmodel.builder import build_data, build_device, build_link, build_model
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
-from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep
+from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.provenance import provenance, write_json_atomic
+from airmodel.receiver.denoiser import FIT_EVALUATIONS
+from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 
 __all__ = ["run_experiment", "dry_run", "check_denoisers"]
 
@@ -56,7 +58,13 @@ def dry_run(cfg: ExperimentConfig) -> str:
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = len(cfg.sweep.snr_db) * cfg.sweep.draws * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
-    n_sel = sum(d.select != "fixed" for d in cfg.receiver.denoisers)
+    cost = {"validation": grid, "oracle": grid, "fit": FIT_EVALUATIONS}
+    cost |= {
+        "oracle_fit": FIT_EVALUATIONS,
+        "fit_layer": FIT_EVALUATIONS + FIT_LAYER_STEPS + 1,
+    }
+    sels = {selection_key(d) for d in cfg.receiver.denoisers if d.select != "fixed"}
+    evals = sum(cost[d.select] for d in sels)
     if cfg.experiment == "federated":
         f = cfg.federated
         body = (
@@ -67,8 +75,9 @@ def dry_run(cfg: ExperimentConfig) -> str:
         body = (
             f"  sweep: Es/N0 {list(cfg.sweep.snr_db)} dB x {cfg.sweep.draws} draws "
             f"x {len(cfg.receiver.denoisers)} denoisers = {rows} rows\n"
-            f"  selection: {n_sel} denoiser(s) x {grid}-cell grid on "
-            f"kappa={cfg.receiver.kappa} validation images per (point, draw)"
+            f"  selection: {len(sels)} selection(s), up to {evals} model evaluations "
+            f"per (point, draw) (grid {grid} cells, fit {FIT_EVALUATIONS}) on "
+            f"kappa={cfg.receiver.kappa} validation images (oracles: test images)"
         )
     return "\n".join(
         [

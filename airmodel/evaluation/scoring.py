@@ -79,7 +79,7 @@ class Scorer:
         labels: np.ndarray | torch.Tensor | Sequence[int],
         info: DatasetInfo,
         device: str | torch.device | None = None,
-        batch_size: int = 1000,
+        batch_size: int = 128,
         bf16: bool | None = None,
         model: nn.Module | None = None,
     ) -> None:

@@ -22,7 +22,14 @@ from airmodel.receiver.denoiser import fit_selector
 from airmodel.seed import trial_seed
 from airmodel.transmitter import unflatten
 
-__all__ = ["SweepPlan", "ValidationScorer", "run_sweep", "denoise_one", "ROW_KEY"]
+__all__ = [
+    "ROW_KEY",
+    "SweepPlan",
+    "ValidationScorer",
+    "denoise_one",
+    "run_sweep",
+    "selection_key",
+]
 
 #: Columns that identify a result row.
 ROW_KEY = ("esno_db", "draw", "denoiser")
@@ -182,7 +189,7 @@ def denoise_one(
     return w_hat, extra
 
 
-def _selection_key(spec: DenoiserConfig) -> DenoiserConfig:
+def selection_key(spec: DenoiserConfig) -> DenoiserConfig:
     """``spec`` minus what happens after selection (post-selection recalibration)."""
     if spec.recalibrate and spec.recalibrate_select and spec.select != "fixed":
         return replace(spec, label=None)
@@ -240,7 +247,7 @@ def run_sweep(
             t0 = time.perf_counter()
             # Receivers that differ only in a recalibration applied after
             # selection share one selection (same draw, same scores).
-            base = _selection_key(dn)
+            base = selection_key(dn)
             if base not in selected:
                 selected[base] = denoise_one(
                     link, tx, dn, work, scorers, lam_grid, beta_grid, unlabelled

@@ -1,13 +1,18 @@
-"""Sweep helpers: average-noise receivers and the trial plan."""
+"""Sweep helpers: average-noise receivers, the trial plan, shared selections."""
 
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 from airmodel.config import DenoiserConfig
-from airmodel.evaluation.sweep import SweepPlan, averaged_noise
+from airmodel.data import DatasetInfo
+from airmodel.data.transforms import to_tensor
+from airmodel.evaluation.results import ResultsFolder
+from airmodel.evaluation.scoring import Scorer
+from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, averaged_noise, run_sweep
 from airmodel.link import Link
-from airmodel.receiver.denoiser import MMSE
+from airmodel.receiver.denoiser import FIT_EVALUATIONS, MMSE
 
 
 def test_averaged_noise_keeps_mean_and_loses_per_weight_detail():
@@ -31,3 +36,64 @@ def test_key_and_plan():
     assert DenoiserConfig("mmse", noise="average").key == "mmse[avg-no]"
     plan = SweepPlan([0.0, 5.0], draws=2, seed=10)
     assert [t[3] for t in plan.trials()] == [10, 11, 12, 13]
+
+
+class _CountingScorer(Scorer):
+    calls = 0
+
+    def accuracy_of(self, *args, **kwargs):
+        type(self).calls += 1
+        return super().accuracy_of(*args, **kwargs)
+
+    def loss_of(self, *args, **kwargs):
+        type(self).calls += 1
+        return super().loss_of(*args, **kwargs)
+
+
+class _Val(_CountingScorer):
+    calls = 0
+
+
+class _Test(_CountingScorer):
+    calls = 0
+
+
+def test_post_recalibration_shares_selection_and_oracle_fit_uses_test(tmp_path):
+    """Tiny conv+BN net, 2 draws: a '+bnNpost' receiver re-uses the selection."""
+    g = torch.Generator().manual_seed(0)
+    info = DatasetInfo("toy", 3, 1, (0.5,), (0.25,), (6, 6))
+    x = torch.randint(0, 256, (64, 6, 6, 1), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 3, (64,), generator=g)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3)
+    )
+    val = _Val(x[:32], y[:32], info, "cpu")
+    test = _Test(x[32:], y[32:], info, "cpu")
+    pool = to_tensor(x[:16], info)
+    grid = ([0.99, 1.0], [-0.2, 0.0, 0.2])
+    dens = [
+        DenoiserConfig("mmse_pb", select="validation"),
+        DenoiserConfig(
+            "mmse_pb", select="validation", recalibrate=16, recalibrate_select=False
+        ),
+        DenoiserConfig("mmse_pb", select="oracle_fit"),
+    ]
+    folder = ResultsFolder(tmp_path, {"x": 1}, ROW_KEY)
+    plan = SweepPlan([5.0], draws=2, seed=0)
+    rows = run_sweep(
+        Link("awgn"), model, {"validation": val, "test": test}, dens, plan,
+        folder, *grid, progress=False, unlabelled=pool,
+    )  # fmt: skip
+    assert len(rows) == 6
+    by = {(r["draw"], r["denoiser"]): r for r in rows}
+    for d in range(2):
+        a = by[(d, "mmse_pb[validation]")]
+        b = by[(d, "mmse_pb[validation]+bn16post")]
+        assert (a["lam"], a["beta"], a["evaluations"]) == (
+            b["lam"], b["beta"], b["evaluations"]
+        )  # fmt: skip
+        assert 0 < by[(d, "mmse_pb[oracle_fit]")]["evaluations"] <= FIT_EVALUATIONS
+    assert _Val.calls == 2 * 6  # one 6-cell grid per draw, not two
+    # test scorer: 3 rows x 2 draws scored + the oracle's fit evaluations
+    fits = sum(by[(d, "mmse_pb[oracle_fit]")]["evaluations"] for d in range(2))
+    assert _Test.calls == 6 + fits
