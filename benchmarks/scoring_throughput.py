@@ -18,7 +18,7 @@ from airmodel.data.info import CIFAR10_MEAN, CIFAR10_STD
 from airmodel.evaluation import Scorer, bf16_is_fast
 from airmodel.models import get_model
 
-__all__ = ["count_macs", "main", "matmul_gflops", "scoring_rate"]
+__all__ = ["count_macs", "main", "matmul_gflops", "peak_gflops", "scoring_rate"]
 
 
 def count_macs(model: nn.Module, shape: tuple[int, ...]) -> int:
@@ -43,6 +43,13 @@ def count_macs(model: nn.Module, shape: tuple[int, ...]) -> int:
     for h in hs:
         h.remove()
     return macs
+
+
+def peak_gflops(
+    device: torch.device, dtype: torch.dtype, sizes: tuple[int, ...]
+) -> float:
+    """The best sustained :func:`matmul_gflops` over square sizes ``sizes``."""
+    return max(matmul_gflops(device, dtype, n) for n in sizes)
 
 
 def matmul_gflops(
@@ -93,7 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="image_folder", help="with --data")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch-size", type=int, default=1000)
+    p.add_argument(
+        "--batch-sizes", default="64,128,256,1000",
+        help="comma-separated fp32 batch sizes to compare (bf16: the first)",
+    )  # fmt: skip
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument(
         "--bf16-n", type=int, default=None,
@@ -109,25 +119,31 @@ def main(argv: list[str] | None = None) -> int:
     flops_img = 2 * macs
     native = bf16_is_fast(dev)
     bf16_n = args.bf16_n or (len(y) if native else min(len(y), 500))
+    sizes = [int(b) for b in args.batch_sizes.split(",")]
+    peak = {}
     rows = []
-    for name, dtype, bf16, n in (
-        ("fp32", torch.float32, False, len(y)),
-        ("bf16", torch.bfloat16, True, bf16_n),
-    ):
-        scorer = Scorer(x[:n], y[:n], info, dev, args.batch_size, bf16=bf16)
+    cases = [("fp32", torch.float32, False, len(y), b) for b in sizes]
+    cases.append(("bf16", torch.bfloat16, True, bf16_n, sizes[0]))
+    for name, dtype, bf16, n, batch in cases:
+        scorer = Scorer(x[:n], y[:n], info, dev, batch, bf16=bf16)
         rate = scoring_rate(scorer, model, args.repeats)
-        slow = bf16 and not native  # emulated bf16 GEMM: keep the probe small
-        gflops = matmul_gflops(dev, dtype, n=512 if slow else 2048)
-        print(f"{name}: {rate:.0f} img/s on {n} images", file=sys.stderr, flush=True)
+        if name not in peak:  # emulated bf16 GEMM: keep the probe small
+            slow = bf16 and not native
+            peak[name] = peak_gflops(dev, dtype, (512,) if slow else (1024, 2048, 4096))
+        gflops = peak[name]
+        print(
+            f"{name} batch {batch}: {rate:.0f} img/s on {n} images",
+            file=sys.stderr, flush=True,
+        )  # fmt: skip
         bound = gflops * 1e9 / flops_img
         rows.append({
-            "precision": name, "images": n, "images_per_s": rate,
+            "precision": name, "batch_size": batch, "images": n, "images_per_s": rate,
             "matmul_gflops": gflops, "bound_images_per_s": bound,
             "fraction_of_bound": rate / bound, "achieved_gflops": rate * flops_img / 1e9,
         })  # fmt: skip
     result = {
         "model": args.model, "mflops_per_image": flops_img / 1e6,
-        "device": str(dev), "threads": args.threads, "batch_size": args.batch_size,
+        "device": str(dev), "threads": args.threads,
         "data": args.data or "random uint8, CIFAR shape", "bf16_native": native,
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "gpu_name": torch.cuda.get_device_name(dev) if dev.type == "cuda" else None,
@@ -137,13 +153,14 @@ def main(argv: list[str] | None = None) -> int:
     }  # fmt: skip
     print(
         f"{args.model}: {flops_img / 1e6:.1f} MFLOPs/image, {dev}, "
-        f"{args.threads} threads, batch {args.batch_size}"
+        f"{args.threads} threads"
     )
-    print(f"{'prec':<5} {'images':>7} {'img/s':>9} {'mm GFLOP/s':>11} "
+    print(f"{'prec':<5} {'batch':>6} {'images':>7} {'img/s':>9} {'mm GFLOP/s':>11} "
           f"{'bound img/s':>12} {'of bound':>9}")  # fmt: skip
     for r in rows:
         print(
-            f"{r['precision']:<5} {r['images']:>7} {r['images_per_s']:>9.0f} "
+            f"{r['precision']:<5} {r['batch_size']:>6} {r['images']:>7} "
+            f"{r['images_per_s']:>9.0f} "
             f"{r['matmul_gflops']:>11.1f} {r['bound_images_per_s']:>12.0f} "
             f"{r['fraction_of_bound']:>9.1%}"
         )
