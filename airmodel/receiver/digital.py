@@ -111,11 +111,8 @@ class BitReceiver:
             out[s0 * m : s0 * m + nb] = (llr > 0).numpy()
             where = (torch.arange(nb) + s0 * m) % bpw  # bit position in its weight
             err.index_add_(0, where, torch.sigmoid(-llr.abs()).double())
-        count = (
-            np.bincount(np.arange(num_bits) % bpw, minlength=bpw)
-            if num_bits
-            else np.ones(bpw)
-        )
+        # bits at each position j of a weight: num_bits // bpw, +1 for j < remainder
+        count = num_bits // bpw + (np.arange(bpw) < num_bits % bpw)
         pos = err.numpy() / np.maximum(count, 1)
         info = {
             "decoding_mode": "uncoded",

@@ -77,22 +77,33 @@ def air_segments(spec: PayloadSpec | None, num_weights: int) -> list[int]:
     return lengths
 
 
+#: Weights per step of the bit packing/unpacking loops (bounds their temporaries).
+CODE_CHUNK = 1 << 20
+
+
 def pack_codes(codes: np.ndarray, bits: int) -> np.ndarray:
     """Unsigned integer codes to bits, MSB first.
 
     :input codes: [num], np.uint16 (values < 2**bits).
     :output bits: [num * bits], np.uint8 0/1.
     """
-    be = codes.astype(">u2", copy=False).view(np.uint8).reshape(-1, 2)
-    return np.unpackbits(be, axis=1)[:, 16 - bits :].reshape(-1)  # (N,16) -> (N,b)
+    out = np.empty((codes.size, bits), dtype=np.uint8)
+    for s in range(0, codes.size, CODE_CHUNK):  # bounded temporaries
+        be = codes[s : s + CODE_CHUNK].astype(">u2").view(np.uint8).reshape(-1, 2)
+        out[s : s + CODE_CHUNK] = np.unpackbits(be, axis=1)[:, 16 - bits :]
+    return out.reshape(-1)  # (N, b) -> (N·b,)
 
 
 def unpack_codes(bits: np.ndarray, num_bits: int) -> np.ndarray:
     """Inverse of :func:`pack_codes`: [num * num_bits] 0/1 -> [num] np.uint16."""
     b = bits.reshape(-1, num_bits)
-    full = np.zeros((b.shape[0], 16), dtype=np.uint8)
-    full[:, 16 - num_bits :] = b  # left-pad to 16 bits
-    return np.packbits(full, axis=1).view(">u2").reshape(-1).astype(np.uint16)
+    out = np.empty(b.shape[0], dtype=np.uint16)
+    for s in range(0, b.shape[0], CODE_CHUNK):  # bounded temporaries
+        part = b[s : s + CODE_CHUNK]
+        full = np.zeros((part.shape[0], 16), dtype=np.uint8)
+        full[:, 16 - num_bits :] = part  # left-pad to 16 bits
+        out[s : s + part.shape[0]] = np.packbits(full, axis=1).view(">u2").reshape(-1)
+    return out
 
 
 @dataclass
@@ -201,9 +212,14 @@ class SourceCoder:
             )
         if side.kind == "uniform":
             codes = torch.from_numpy(unpack_codes(bits, side.bits).astype(np.int32))
-            lo = torch.from_numpy(np.repeat(side.lo, side.lengths))
-            step = torch.from_numpy(np.repeat(side.step, side.lengths))
-            return (lo + codes.double() * step).float()
+            w = torch.empty(codes.numel(), dtype=torch.float32)
+            start = 0
+            for lo, step, n in zip(side.lo, side.step, side.lengths, strict=True):
+                for s in range(start, start + n, CODE_CHUNK):  # float64 per chunk
+                    e = min(s + CODE_CHUNK, start + n)
+                    w[s:e] = (float(lo) + codes[s:e].double() * float(step)).float()
+                start += n
+            return w
         fmt, ity, be = FLOAT_FORMATS[side.kind]
         raw = np.packbits(bits).view(be).astype(be[1:])  # native byte order
         out = torch.from_numpy(raw.view(np.dtype(f"i{raw.itemsize}")).copy())
