@@ -147,7 +147,8 @@ class Link:
         self.channel.seed(seed)
         if self.interleaver is not None:
             x = self.interleaver(x)
-        y, no_eff = self.propagate(x, no)
+        y, no_eff = self.propagate(x, no, overwrite=True)  # x is ours: reuse it
+        del x
         if self.interleaver is not None:
             y, no_eff = (
                 self.interleaver.deinterleave(y),
@@ -166,12 +167,13 @@ class Link:
         )
 
     def propagate(
-        self, x: torch.Tensor, no: float
+        self, x: torch.Tensor, no: float, overwrite: bool = False
     ) -> tuple[torch.Tensor, float | torch.Tensor]:
         """Channel plus equalization: symbols in, equalized symbols and their noise out.
 
         :input x: [num_symbols], complex. Unit-energy symbols.
         :input no: noise variance per complex symbol at the channel input.
+        :input overwrite: AWGN may write ``y`` into ``x``'s memory (``x`` is lost).
         :output y: [num_symbols], complex. Equalized symbols.
         :output no_eff: scalar or [num_symbols]. Noise variance per symbol after
             equalization (``no`` for AWGN; ``inf`` for symbols not sent).
@@ -179,7 +181,7 @@ class Link:
         if not getattr(self.channel, "is_fading", False):
             if x.numel() <= AWGN_CHUNK:
                 return self.channel(x, no), no
-            y = torch.empty_like(x)  # chunked: the noise never exists in full
+            y = x if overwrite else torch.empty_like(x)  # noise never exists in full
             for i in range(0, x.numel(), AWGN_CHUNK):
                 y[i : i + AWGN_CHUNK] = self.channel(x[i : i + AWGN_CHUNK], no)
             return y, no
