@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from airmodel.transmitter import quantize
 from airmodel.transmitter.payload import flatten
 from airmodel.transmitter.quantize import (
     SourceCoder,
@@ -74,6 +75,17 @@ class TestSourceCoder:
         for b in (2, 7, 16):
             codes = np.arange(2**b, dtype=np.uint16)
             assert np.array_equal(unpack_codes(pack_codes(codes, b), b), codes)
+
+    def test_chunked_loops_match_one_shot(self, monkeypatch):
+        """Chunks of 7 weights (odd, not dividing the tensors) change nothing."""
+        w = weights(3001)
+        coder = SourceCoder("q5")
+        bits, side = coder.encode(w, [1000, 2001])
+        ref = coder.decode(bits, side)
+        monkeypatch.setattr(quantize, "CODE_CHUNK", 7)
+        bits7, side7 = coder.encode(w, [1000, 2001])
+        assert np.array_equal(bits7, bits)
+        assert torch.equal(coder.decode(bits7, side7), ref)
 
     def test_segments_from_spec(self):
         sd = make_state_dict()
