@@ -112,7 +112,9 @@ class DenoiserConfig:
     images after denoising (0 = off; the first ``kappa`` are the validation
     images). ``recalibrate_select``: selection scores each candidate after
     recalibration too (costs ``recalibrate`` forward images per evaluation);
-    false recalibrates the selected weights only.
+    false recalibrates the selected weights only (key suffix ``post``), and a
+    sweep then reuses the selection of the same receiver without
+    recalibration on the same draw.
     """
 
     name: str = "ml"
