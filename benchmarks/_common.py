@@ -70,3 +70,17 @@ def run_cases(script: str, cases: list[str], args: list[str]) -> list[dict[str, 
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
+
+
+def weight_cases(script: str, a: Any, run_case: Any, cases: list[str]) -> list | None:
+    """Both sides of a ``--weights/--repeats/--threads`` benchmark.
+
+    With ``a.case`` (the child): run that case, print its JSON row, return None.
+    Otherwise run every case of ``script`` in its own process and return the rows.
+    """
+    if a.case:
+        torch.set_num_threads(a.threads)
+        print(json.dumps(run_case(a.case, a.weights, a.repeats)))
+        return None
+    args = ["--weights", str(a.weights), "--repeats", str(a.repeats)]
+    return run_cases(script, cases, [*args, "--threads", str(a.threads)])

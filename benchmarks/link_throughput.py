@@ -7,7 +7,6 @@ Usage: python benchmarks/link_throughput.py [--weights 11200000] [--repeats 3]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -67,27 +66,12 @@ def main() -> None:
     p.add_argument("--out", default="benchmarks/results/link_throughput.json")
     p.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     a = p.parse_args()
-    if a.case:
-        import torch
-
-        torch.set_num_threads(a.threads)
-        print(json.dumps(run_case(a.case, a.weights, a.repeats)))
-        return
     sys.path.insert(0, ".")
-    from benchmarks._common import machine, print_table, run_cases, write_json
+    from benchmarks._common import machine, print_table, weight_cases, write_json
 
-    rows = run_cases(
-        __file__,
-        list(CASES),
-        [
-            "--weights",
-            str(a.weights),
-            "--repeats",
-            str(a.repeats),
-            "--threads",
-            str(a.threads),
-        ],
-    )
+    rows = weight_cases(__file__, a, run_case, list(CASES))
+    if rows is None:  # the child process ran one case
+        return
     ratio = rows[1]["weights_per_s"] / rows[0]["weights_per_s"]
     for r in rows:
         r["vs_baseline"] = r["weights_per_s"] / rows[0]["weights_per_s"]
