@@ -57,7 +57,9 @@ class RayleighChannel(SharedSeedMixin, Block):
         super().__init__(precision=precision, device=device)
         self.block_length = check_positive_int("block_length", block_length)
         self._gen = make_seedable(
-            GenerateFlatFadingChannel(1, 1, precision=self.precision, device=self.device)
+            GenerateFlatFadingChannel(
+                1, 1, precision=self.precision, device=self.device
+            )
         )
         self._awgn = AWGNChannel(precision=self.precision, device=self.device)
 
@@ -132,4 +134,3 @@ class RicianChannel(RayleighChannel):
 
     def _draw(self, num_blocks: int) -> torch.Tensor:
         return super()._draw(num_blocks).mul_(self._scatter).add_(self._los)
-

@@ -86,7 +86,9 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
     ) -> None:
         super().__init__(precision=precision, device=device)
         self.csi = check_one_of("csi", csi, ("perfect", "ls"))
-        check_one_of("interpolation_type", interpolation_type, ("nn", "lin", "lin_time_avg"))
+        check_one_of(
+            "interpolation_type", interpolation_type, ("nn", "lin", "lin_time_avg")
+        )
         self.slots_per_batch = check_positive_int("slots_per_batch", slots_per_batch)
         num_ofdm_symbols = check_positive_int("num_ofdm_symbols", num_ofdm_symbols)
         fft_size = check_positive_int("fft_size", fft_size)
@@ -109,15 +111,21 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
         rg = self.resource_grid
         self._mapper = ResourceGridMapper(rg, **kw)
         self._channel = make_seedable(
-            OFDMChannel(channel_model, rg, normalize_channel=True, return_channel=True, **kw)
+            OFDMChannel(
+                channel_model, rg, normalize_channel=True, return_channel=True, **kw
+            )
         )
-        self._estimator = LSChannelEstimator(rg, interpolation_type=interpolation_type, **kw)
+        self._estimator = LSChannelEstimator(
+            rg, interpolation_type=interpolation_type, **kw
+        )
         self._data = ~rg.pilot_pattern.mask[0, 0].bool().to(self.device)  # [sym, sc]
         self.num_data_symbols = int(rg.num_data_symbols)
 
     def _slots(self, x: torch.Tensor, no: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One batch of slots: [b, D] data symbols in, (y, h_hat, err_var) [b, D] out."""
-        y, h = self._channel(self._mapper(x[:, None, None, :]), no)  # [b,1,1,S,F], [b,1,1,1,1,S,F]
+        y, h = self._channel(
+            self._mapper(x[:, None, None, :]), no
+        )  # [b,1,1,S,F], [b,1,1,1,1,S,F]
         if self.csi == "ls":
             h, err = self._estimator(y, no)
             err = err.expand_as(h)[:, 0, 0, 0, 0][:, self._data]
@@ -138,10 +146,14 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
         flat = x.reshape(-1)
         nb = -(-flat.numel() // d)  # slots
         flat = torch.cat([flat, flat.new_zeros(nb * d - flat.numel())]).view(nb, d)
-        outs = [self._slots(flat[i : i + self.slots_per_batch], no)
-                for i in range(0, nb, self.slots_per_batch)]
+        outs = [
+            self._slots(flat[i : i + self.slots_per_batch], no)
+            for i in range(0, nb, self.slots_per_batch)
+        ]
         n = math.prod(shape)
-        y, h = (torch.cat([o[k] for o in outs]).view(-1)[:n].view(shape) for k in (0, 1))
+        y, h = (
+            torch.cat([o[k] for o in outs]).view(-1)[:n].view(shape) for k in (0, 1)
+        )
         if self.csi == "ls":
             err = torch.cat([o[2] for o in outs]).view(-1)[:n].view(shape)
         else:
@@ -222,7 +234,9 @@ class CDLChannel(OFDMFadingChannel):
     ) -> None:
         check_finite("carrier_frequency", carrier_frequency)
         check_one_of("direction", direction, ("uplink", "downlink"))
-        ant = Antenna("single", "V", "omni", carrier_frequency, precision=precision, device=device)
+        ant = Antenna(
+            "single", "V", "omni", carrier_frequency, precision=precision, device=device
+        )
         cdl = CDL(
             model,
             delay_spread,
