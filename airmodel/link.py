@@ -154,7 +154,7 @@ class Link:
                 self.interleaver.deinterleave(y),
                 self.interleaver.deinterleave(no_eff),
             )
-        reception = self.scheme.receive(y, no_eff, side)
+        reception = self.scheme.receive(y, no_eff, side, seed=seed)
         if self.power_control is not None:
             reception.info["lost_weights"] = float(torch.isinf(reception.no_w).sum())
         return Transmission(

@@ -129,8 +129,14 @@ class AnalogScheme:
         self.modulate = AnalogModulator(precision)
         self.demodulate = AnalogDemodulator()
 
-    def receive(self, y: torch.Tensor, no: float | torch.Tensor, side: AnalogSideInfo):
-        """Demodulate equalized symbols into a :class:`Reception`."""
+    def receive(
+        self,
+        y: torch.Tensor,
+        no: float | torch.Tensor,
+        side: AnalogSideInfo,
+        seed: int | None = None,
+    ):
+        """Demodulate equalized symbols into a :class:`Reception` (``seed`` unused)."""
         from airmodel.receiver.receiver import Reception
 
         w, no_w = self.demodulate(y, no, side)

@@ -69,7 +69,8 @@ class DigitalScheme:
     :param num_iter: BP iterations.
     :param num_sampled_codewords: codewords decoded exactly in sampled mode.
     :param chunk_bits: bits per mapping/demapping/coding call (memory bound).
-    :param seed: seed of the sampled mode's codeword choice and failure draws.
+    :param seed: seed of the sampled mode's codeword choice and failure draws,
+        mixed with each trial's seed (:func:`~airmodel.receiver.digital.sampling_seed`).
     :param precision: ``"single"`` (complex64 symbols) or ``"double"``.
 
     .. rubric:: Examples
@@ -231,13 +232,18 @@ class DigitalScheme:
 
     # -- receiver -------------------------------------------------------------
     def receive(
-        self, y: torch.Tensor, no: float | torch.Tensor, side: DigitalSideInfo
+        self,
+        y: torch.Tensor,
+        no: float | torch.Tensor,
+        side: DigitalSideInfo,
+        seed: int | None = None,
     ) -> Reception:
         """Demap, decode, unpack, dequantize and sanitize (docs/digital.md).
 
         :input y: [num_symbols], complex. Equalized symbols.
         :input no: scalar or [num_symbols]. Noise variance per symbol.
         :input side: :class:`DigitalSideInfo`.
+        :input seed: the trial's seed (sampled decoding draws its codewords from it).
         :output reception: weights ``y`` [num_weights] float32, ``no_w``
             [num_weights] and ``info`` (bit errors, BER estimate, replaced
             weights, decoding time and mode).
@@ -245,7 +251,7 @@ class DigitalScheme:
         t0 = time.perf_counter()
         src = side.source
         bits, info, ber_pos = self.rx.decode_bits(
-            y, no, src.num_bits, side.num_codewords, side.tx_bits, src.bits
+            y, no, src.num_bits, side.num_codewords, side.tx_bits, src.bits, seed
         )
         w = self.coder.decode(bits, src)
         w, replaced = sanitize(w, src)

@@ -19,7 +19,9 @@ from airmodel.transmitter.quantize import (
 if TYPE_CHECKING:
     from airmodel.modulation.digital import DigitalScheme
 
-__all__ = ["BitReceiver", "sanitize", "weight_noise", "NO_FLOOR", "DECODE_BATCH"]
+__all__ = [
+    "BitReceiver", "sanitize", "weight_noise", "sampling_seed", "NO_FLOOR", "DECODE_BATCH",
+]  # fmt: skip
 
 #: Smallest noise variance handed to the demapper (``no = 0`` gives 0/0 LLRs).
 NO_FLOOR = 1e-10
@@ -29,6 +31,14 @@ DECODE_BATCH = 8
 FLIP_SAMPLE = 1024
 
 
+def sampling_seed(scheme_seed: int, trial: int | None) -> int:
+    """Seed of the sampled mode's draws: the scheme's seed mixed with the trial's."""
+    if trial is None:
+        return int(scheme_seed)
+    mixed = np.random.SeedSequence([int(scheme_seed), int(trial) % 2**63])
+    return int(mixed.generate_state(1)[0])
+
+
 class BitReceiver:
     r"""Symbols to source bits for a :class:`~airmodel.modulation.digital.DigitalScheme`.
 
@@ -36,7 +46,8 @@ class BitReceiver:
       ``b = llr > 0``; ``ber_estimate = mean σ(-|llr|)`` (posterior error
       probability of each hard decision).
     * ``"full"``: every codeword through ``LDPC5GDecoder``.
-    * ``"sampled"``: ``num_sampled_codewords`` codewords (seeded choice)
+    * ``"sampled"``: ``num_sampled_codewords`` codewords (choice seeded by the
+      scheme's seed and the trial's, so every draw decodes another subset)
       through the decoder; their measured BLER ``p̂`` is applied to the others:
       each fails with probability ``p̂`` and then carries the hard decisions of
       its systematic channel bits (punctured info bits read 0), else it is
@@ -74,6 +85,7 @@ class BitReceiver:
         num_codewords: int,
         tx_packed: np.ndarray,
         bits_per_weight: int = 1,
+        seed: int | None = None,
     ) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
         """Symbols to ``num_bits`` source bits and counters.
 
@@ -82,6 +94,8 @@ class BitReceiver:
         :input tx_packed: the sent bits, packed (simulation; see
             :class:`~airmodel.modulation.digital.DigitalSideInfo`).
         :input bits_per_weight: period of the per-position BER estimate.
+        :input seed: the trial's seed; with the scheme's seed it picks the
+            sampled mode's codewords and failure draws (None: scheme seed only).
         :output bits: [num_bits], np.uint8 0/1.
         :output info: ``ber_estimate``, ``bit_errors``, ``ber``, ``decoding_mode``, ...
         :output ber_by_position: [bits_per_weight], float64. Estimated BER of
@@ -92,7 +106,7 @@ class BitReceiver:
         if self.s.encoder is None:
             bits, info, pos = self._uncoded(y, no, num_bits, bits_per_weight)
         else:
-            bits, info = self._coded(y, no, num_bits, num_codewords, tx)
+            bits, info = self._coded(y, no, num_bits, num_codewords, tx, seed)
             pos = np.full(bits_per_weight, info["ber_estimate"])
         errors = int(np.count_nonzero(bits != tx))
         info["bit_errors"] = errors
@@ -120,7 +134,7 @@ class BitReceiver:
         }
         return out, info, pos
 
-    def _coded(self, y, no, num_bits, num_cw, tx):
+    def _coded(self, y, no, num_bits, num_cw, tx, seed=None):
         s = self.s
         k = s.k
         tx2 = np.zeros((num_cw, k), dtype=np.uint8)  # sent bits, zero padded
@@ -129,7 +143,7 @@ class BitReceiver:
         if s.decoding == "full":
             decode = np.arange(num_cw)
         else:
-            g = torch.Generator().manual_seed(s.seed)
+            g = torch.Generator().manual_seed(sampling_seed(s.seed, seed))
             pick = torch.randperm(num_cw, generator=g)[: s.num_sampled_codewords]
             decode = np.sort(pick.numpy())
         t0 = time.perf_counter()

@@ -12,7 +12,7 @@ from scipy.special import erfc
 import channels
 from airmodel.link import Link
 from airmodel.modulation import DigitalScheme, get_scheme, list_schemes
-from airmodel.receiver.digital import sanitize
+from airmodel.receiver.digital import sampling_seed, sanitize
 from airmodel.transmitter.quantize import FLOAT_BOUND_FACTOR, SourceCoder
 from tests.factories import make_state_dict
 
@@ -129,6 +129,33 @@ class TestLDPC:
         assert rows.size == info_s["failed_codewords"]
         # a failed non-sampled codeword carries hard decisions: bit errors ~ raw BER
         assert info_s["ber"] == pytest.approx(info_s["ber_estimate"], rel=0.25)
+
+    def test_sampled_subset_follows_the_trial_seed(self):
+        """Each trial decodes its own codeword subset; the same trial repeats exactly."""
+        bits = random_bits(120 * 256, seed=5)
+        scheme = DigitalScheme(
+            code_rate=0.5,
+            k=256,
+            num_bits_per_symbol=2,
+            decoding="sampled",
+            num_sampled_codewords=20,
+            seed=3,
+        )
+        x, num_cw = scheme.encode_bits(bits)
+        ch = channels.get("awgn")
+        ch.seed(6)
+        no = 10 ** (-0.5 / 10)
+        y = ch(x, no)
+
+        def decode(trial):
+            args = (y, no, bits.size, num_cw, np.packbits(bits))
+            return scheme.rx.decode_bits(*args, seed=trial)[0]
+
+        a, b = decode(0), decode(1)
+        assert np.array_equal(a, decode(0))
+        assert not np.array_equal(a, b)
+        assert sampling_seed(3, None) == 3
+        assert sampling_seed(3, 0) != sampling_seed(3, 1)
 
 
 class TestRoundTrip:
