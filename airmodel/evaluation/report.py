@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["crossing", "league_table", "format_markdown"]
+__all__ = ["accuracy_table", "crossing", "league_table", "format_markdown"]
 
 
 def crossing(xs: Sequence[float], ys: Sequence[float], target: float) -> float:
@@ -74,6 +74,29 @@ def league_table(
     return sorted(table, key=lambda r: (math.isnan(r[key]), r[key]))
 
 
+def accuracy_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown: mean ± std test accuracy [%] over draws, one line per denoiser.
+
+    Columns are the Es/N0 points in increasing order; denoisers keep their
+    first-seen order.
+    """
+    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        acc[r["denoiser"]][float(r["esno_db"])].append(100 * r["accuracy"])
+    pts = sorted({p for by_pt in acc.values() for p in by_pt})
+    out = [
+        "| denoiser \\ Es/N0 [dB] | " + " | ".join(f"{p:g}" for p in pts) + " |",
+        "|---|" + "---|" * len(pts),
+    ]
+    for name, by_pt in acc.items():
+        cells = [
+            f"{np.mean(by_pt[p]):.1f} ± {np.std(by_pt[p]):.1f}" if by_pt.get(p) else ""
+            for p in pts
+        ]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
 def format_markdown(table: Sequence[dict[str, Any]]) -> str:
     """A markdown table; numbers to 2 decimals, accuracy in %."""
     if not table:
@@ -95,13 +118,16 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m airmodel.evaluation.report RESULTS_DIR [--x wnr_db]``."""
+    """``python -m airmodel.evaluation.report RESULTS_DIR [--x wnr_db] [--by-snr]``."""
     import argparse
 
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("folder")
     p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
     p.add_argument("--targets", default="0.6,0.8")
+    p.add_argument(
+        "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
+    )
     a = p.parse_args(argv)
     data = json.loads((Path(a.folder) / "results.json").read_text())
     targets = [float(t) for t in a.targets.split(",")]
@@ -111,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{meta.get('test_images')}"
     )
     print(format_markdown(league_table(data["rows"], targets, x=a.x)))
+    if a.by_snr:
+        print()
+        print(accuracy_table(data["rows"]))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from airmodel.evaluation.report import crossing, league_table
+from airmodel.evaluation.report import accuracy_table, crossing, league_table
 
 
 def test_crossing():
@@ -43,3 +43,13 @@ def test_league_table_gain():
     assert table["better"]["wnr_db@60%"] == pytest.approx(3.0)
     assert table["better"]["gain_db@60%"] == pytest.approx(3.0)
     assert table["better"]["evaluations"] == 30
+
+
+def test_accuracy_table_mean_and_std():
+    rows = [
+        {"denoiser": "ml", "esno_db": snr, "accuracy": acc}
+        for snr, acc in ((10.0, 0.5), (10.0, 0.7), (-2.0, 0.1), (-2.0, 0.1))
+    ]
+    lines = accuracy_table(rows).splitlines()
+    assert lines[0].endswith("| -2 | 10 |")
+    assert lines[2] == "| ml | 10.0 ± 0.0 | 60.0 ± 10.0 |"
