@@ -11,7 +11,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
 "$PY" -m pytest -m gpu tests -q -rA 2>&1 | tee "$OUT/pytest_gpu.txt"
 rc_test=${PIPESTATUS[0]}
-"$PY" benchmarks/scoring_throughput.py --device cuda --threads 4 --batch-sizes 500,1000,2500 \
+"$PY" benchmarks/scoring_throughput.py --device cuda --threads 4 --batch-sizes 500,1000,2500 --no-frozen \
   --out "$OUT/scoring_cuda.json" 2>&1 | tee "$OUT/scoring_cuda.txt"
 rc_bench=${PIPESTATUS[0]}
 echo "pytest rc=$rc_test benchmark rc=$rc_bench" | tee "$OUT/summary.txt"
