@@ -43,6 +43,18 @@ def send_bits(scheme, bits, esno_db, seed=0):
     return out, info
 
 
+def sampled_qpsk(num_sampled):
+    """k=256, rate-1/2 LDPC on QPSK, sampled decoding of ``num_sampled`` codewords."""
+    return DigitalScheme(
+        code_rate=0.5,
+        k=256,
+        num_bits_per_symbol=2,
+        decoding="sampled",
+        num_sampled_codewords=num_sampled,
+        seed=3,
+    )
+
+
 def random_bits(n, seed=0):
     return np.random.default_rng(seed).integers(0, 2, n, dtype=np.uint8)
 
@@ -105,14 +117,7 @@ class TestLDPC:
         """
         bits = random_bits(300 * 256, seed=2)
         full = DigitalScheme(code_rate=0.5, k=256, num_bits_per_symbol=2)
-        sampled = DigitalScheme(
-            code_rate=0.5,
-            k=256,
-            num_bits_per_symbol=2,
-            decoding="sampled",
-            num_sampled_codewords=100,
-            seed=3,
-        )
+        sampled = sampled_qpsk(100)
         out_f, info_f = send_bits(full, bits, 0.5, seed=4)
         out_s, info_s = send_bits(sampled, bits, 0.5, seed=4)
         p = info_f["bler"]
@@ -133,14 +138,7 @@ class TestLDPC:
     def test_sampled_subset_follows_the_trial_seed(self):
         """Each trial decodes its own codeword subset; the same trial repeats exactly."""
         bits = random_bits(120 * 256, seed=5)
-        scheme = DigitalScheme(
-            code_rate=0.5,
-            k=256,
-            num_bits_per_symbol=2,
-            decoding="sampled",
-            num_sampled_codewords=20,
-            seed=3,
-        )
+        scheme = sampled_qpsk(20)
         x, num_cw = scheme.encode_bits(bits)
         ch = channels.get("awgn")
         ch.seed(6)
