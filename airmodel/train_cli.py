@@ -38,6 +38,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", choices=("onecycle", "cosine"), default="onecycle")
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--init-from",
+        default=None,
+        help="start from this final.pt's weights (fine-tune / second LR cycle)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--resume",
@@ -87,6 +92,7 @@ def main_train(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache_dir,
             max_train_samples=args.max_train_samples,
             eval_every=args.eval_every,
+            init_from=args.init_from,
         )
     except (FileNotFoundError, ValueError, TypeError) as e:
         print(f"airmodel train: error: {e}", file=sys.stderr)

@@ -19,7 +19,11 @@ from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
-from airmodel.training.checkpoint import portable_state_dict, save_atomic
+from airmodel.training.checkpoint import (
+    check_state_dict,
+    portable_state_dict,
+    save_atomic,
+)
 
 __all__ = ["make_scheduler", "resolve_device", "train"]
 
@@ -28,7 +32,7 @@ Schedule = Literal["onecycle", "cosine"]
 _RESUME_KEYS = (
     "model_name", "dataset", "data_root", "epochs", "batch_size", "lr", "momentum",
     "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
-    "max_train_samples", "pad", "flip",
+    "max_train_samples", "pad", "flip", "init_from",
 )  # fmt: skip
 
 
@@ -75,6 +79,33 @@ def _check_args(epochs: int, batch_size: int, lr: float) -> None:
         raise ValueError(f"`lr` must be a positive number; got {lr!r}.")
 
 
+def _load_init(
+    model: torch.nn.Module, path: str | Path, model_name: str, dataset: str
+) -> dict[str, Any]:
+    """Load ``path``'s weights into ``model``; return what it recorded."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"`init_from` checkpoint {path} not found; give the final.pt of an "
+            "earlier `airmodel train` run, or drop --init-from."
+        )
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    for key, want in (("model_name", model_name), ("dataset", dataset)):
+        if ck.get(key) != want:
+            raise ValueError(
+                f"`init_from` {path} has {key}={ck.get(key)!r}, this run {want!r}; "
+                f"train with --{key.split('_')[0]} {ck.get(key)} or pick a matching "
+                "checkpoint."
+            )
+    check_state_dict(model, ck["state_dict"], what=f"`init_from` checkpoint {path}")
+    model.load_state_dict(ck["state_dict"])
+    return {
+        "test_accuracy": ck.get("test_accuracy"),
+        "train_wall_s": ck.get("train_wall_s"),
+        "config": ck.get("config"),
+    }
+
+
 def train(
     model_name: str,
     dataset: str,
@@ -99,6 +130,7 @@ def train(
     max_train_samples: int | None = None,
     eval_every: int = 5,
     flip: bool | None = None,
+    init_from: str | Path | None = None,
 ) -> Path:
     """Train ``model_name`` on ``dataset`` and write ``out_dir/final.pt``.
 
@@ -116,6 +148,9 @@ def train(
     :param max_train_samples: Train on the first N of a seeded shuffle (smoke runs).
     :param eval_every: Also score the test set every this many epochs (0: only at end).
     :param flip: Horizontal flips; ``None`` = on, except for ``digits``.
+    :param init_from: Start from the weights of this checkpoint (fine-tuning /
+        a second LR cycle) instead of a fresh initialization; its model and
+        dataset must match. ``final.pt`` records it and its test accuracy.
     :output path: Path of ``final.pt``.
     """
     _check_args(epochs, batch_size, lr)
@@ -156,10 +191,13 @@ def train(
         "max_train_samples": max_train_samples, "pad": pad, "flip": flip,
         "amp_bf16": amp_bf16, "device": str(dev), "num_threads": torch.get_num_threads(),
         "train_samples": n, "torch_version": str(torch.__version__),
+        "init_from": None if init_from is None else str(init_from),
     }  # fmt: skip
 
     model = get_model(model_name, info.num_classes, info.in_channels)
     init_weights(model, g)
+    if init_from is not None:
+        config["init"] = _load_init(model, init_from, model_name, dataset)
     model = model.to(dev, memory_format=torch.channels_last)
     opt = torch.optim.SGD(
         model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,

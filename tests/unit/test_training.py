@@ -72,6 +72,24 @@ def test_resume_continues_bit_exactly(tmp_path, monkeypatch, capsys):
         train(epochs=2, out_dir=tmp_path / "run", **{**KW, "lr": 0.5})
 
 
+def test_init_from_starts_at_the_given_weights(tmp_path):
+    first = train(epochs=1, out_dir=tmp_path / "a", **KW)
+    w0 = torch.load(first, weights_only=True)
+    tiny = {**KW, "lr": 1e-12}
+    ck = torch.load(train(epochs=1, out_dir=tmp_path / "b", init_from=first, **tiny))
+    conv = "conv1.weight"
+    torch.testing.assert_close(ck["state_dict"][conv], w0["state_dict"][conv])
+    fresh = torch.load(train(epochs=1, out_dir=tmp_path / "c", **tiny))
+    assert not torch.allclose(fresh["state_dict"][conv], w0["state_dict"][conv])
+    assert ck["config"]["init_from"] == str(first)
+    assert ck["config"]["init"]["test_accuracy"] == w0["test_accuracy"]
+    with pytest.raises(ValueError, match="model_name='resnet8'"):
+        train(epochs=1, out_dir=tmp_path / "d", init_from=first,
+              **{**KW, "model_name": "resnet20"})  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="drop --init-from"):
+        train(epochs=1, out_dir=tmp_path / "e", init_from=tmp_path / "no.pt", **KW)
+
+
 def test_checkpoint_mismatch_lists_keys(tmp_path):
     path = train(epochs=1, out_dir=tmp_path, **KW)
     with pytest.raises(ValueError) as e:
