@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from airmodel.allocator import keep_freed_memory
 from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
@@ -157,6 +158,8 @@ def train(
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     dev = resolve_device(device)
+    if dev.type == "cpu":
+        keep_freed_memory()  # no page faults per batch (airmodel.allocator)
     if amp_bf16 is None:
         amp_bf16 = bf16_is_fast(dev)
     elif amp_bf16 and not bf16_is_fast(dev):
