@@ -91,6 +91,12 @@ def _load_init(
             "earlier `airmodel train` run, or drop --init-from."
         )
     ck = torch.load(path, map_location="cpu", weights_only=True)
+    state = ck.get("state_dict", ck.get("model"))
+    if state is None or "model_name" not in ck:
+        raise ValueError(
+            f"`init_from` {path} is not an airmodel checkpoint (no `model_name` / "
+            "`state_dict`); give the final.pt of an `airmodel train` run."
+        )
     for key, want in (("model_name", model_name), ("dataset", dataset)):
         if ck.get(key) != want:
             raise ValueError(
@@ -98,8 +104,8 @@ def _load_init(
                 f"train with --{key.split('_')[0]} {ck.get(key)} or pick a matching "
                 "checkpoint."
             )
-    check_state_dict(model, ck["state_dict"], what=f"`init_from` checkpoint {path}")
-    model.load_state_dict(ck["state_dict"])
+    check_state_dict(model, state, what=f"`init_from` checkpoint {path}")
+    model.load_state_dict(state)
     return {
         "test_accuracy": ck.get("test_accuracy"),
         "train_wall_s": ck.get("train_wall_s"),
