@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -207,10 +205,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['matmul_gflops']:>11.1f} {r['bound_images_per_s']:>12.0f} "
             f"{r['fraction_of_bound']:>9.1%}"
         )
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out}")
+    sys.path.insert(0, ".")
+    from benchmarks._common import write_json
+
+    write_json(args.out, result)
+    print(f"wrote {args.out}")
     return 0
 
 
