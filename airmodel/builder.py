@@ -125,7 +125,13 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     idx = order[:kappa]
     ev = cfg.evaluation
     test = Scorer(
-        x_te, y_te, info, device=device, batch_size=ev.batch_size, bf16=ev.bf16
+        x_te,
+        y_te,
+        info,
+        device=device,
+        batch_size=ev.batch_size,
+        bf16=ev.bf16,
+        fused=ev.fused,
     )
     unlabelled = None
     if pool:
@@ -141,6 +147,7 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         device=device,
         batch_size=ev.batch_size,
         bf16=ev.bf16,
+        fused=ev.fused,
         unlabelled=unlabelled,
     )
     return Data(test=test, validation=val, info=info)

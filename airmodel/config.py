@@ -203,6 +203,9 @@ class EvaluationConfig:
     #: 128 is ~2x faster than 1000 on a 2-core CPU (benchmarks/scoring_throughput.py).
     batch_size: int = 128
     bf16: bool = False
+    #: CPU, fp32, airmodel ResNets: score a batch-norm-folded copy with oneDNN
+    #: fused ops (airmodel/evaluation/fused.py); false = the eager model.
+    fused: bool = True
     threads: int | None = None
 
 
