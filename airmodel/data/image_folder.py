@@ -98,11 +98,21 @@ def _decode_all(root: Path) -> dict[str, np.ndarray]:
     return out
 
 
+def _file_digest(path: Path) -> str:
+    """sha256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 22):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def _cache_key(root: Path) -> str:
+    """An archive by its content (a copied or re-extracted one still hits the
+    cache); a folder by its files' paths, sizes and mtimes."""
     h = hashlib.sha256(_CACHE_VERSION.encode())
     if root.is_file():
-        st = root.stat()
-        h.update(f"{root.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        h.update(_file_digest(root).encode())
     else:
         for p in sorted(root.rglob("*")):
             if p.is_file():
@@ -132,8 +142,9 @@ def load_image_folder(
     """Load ``root/{train,test}/<class>/*`` (a folder or a .tar.gz of one).
 
     Images are decoded once with PIL and cached as a ``.npz`` of uint8 arrays in
-    ``cache_dir`` (default :func:`default_cache_dir`), keyed by path, size and
-    mtime; later loads read the cache. Labels index the sorted class names.
+    ``cache_dir`` (default :func:`default_cache_dir`), keyed by the archive's
+    content (a folder: its files' paths, sizes and mtimes); later loads read
+    the cache. Labels index the sorted class names.
 
     :output images: [N, H, W, C] uint8, C = 1 (grayscale) or 3.
     :output labels: [N] int64.

@@ -59,7 +59,7 @@ class Scorer:
     at the end. No augmentation, no data loader. On the CPU it calls
     :func:`~airmodel.allocator.keep_freed_memory` (process-wide) and, for
     airmodel ResNets in fp32, scores a :func:`~airmodel.evaluation.fused.fuse`
-    copy (batch-norm folded, oneDNN fused ops; logits within ~1e-6 of eager).
+    copy (batch-norm folded, oneDNN fused ops; logits within a few 1e-6 of eager).
 
     :param images: [N, H, W, C] uint8 (numpy or tensor).
     :param labels: [N] integer labels.

@@ -1,5 +1,6 @@
 """Tests for dataset loaders (tiny files built here) and tensor transforms."""
 
+import os
 import pickle
 import tarfile
 from pathlib import Path
@@ -121,6 +122,26 @@ class TestImageFolder:
         x2, y2, _ = load_dataset("image_folder", tgz, cache_dir=cache)
         np.testing.assert_array_equal(x2, x)
         np.testing.assert_array_equal(y2, y)
+        # a copy elsewhere with a new mtime (a re-extracted shared archive) still hits
+        copy = tmp_path / "elsewhere" / "copy.tar.gz"
+        copy.parent.mkdir()
+        copy.write_bytes(tgz.read_bytes())
+        os.utime(copy, ns=(10**18, 10**18))
+        x3, _, _ = load_dataset("image_folder", copy, cache_dir=cache)
+        np.testing.assert_array_equal(x3, x)
+        assert len(list(cache.glob("*.npz"))) == 1
+
+    def test_changed_archive_is_decoded_again(self, tmp_path):
+        root = make_image_folder(tmp_path / "imgs", mode="L")
+        tgz = tar_gz(root, tmp_path / "imgs.tar.gz", "imgs")
+        cache = tmp_path / "cache"
+        x, _, _ = load_dataset("image_folder", tgz, cache_dir=cache)
+        first = sorted((root / "train").rglob("*.png"))[0]
+        Image.fromarray(np.full((5, 6), 7, np.uint8), "L").save(first)
+        tar_gz(root, tgz, "imgs")
+        x2, _, _ = load_dataset("image_folder", tgz, cache_dir=cache)
+        assert len(list(cache.glob("*.npz"))) == 2
+        assert not np.array_equal(x2, x)
 
     def test_cifar_constants_for_32x32_rgb(self, tmp_path):
         root = make_image_folder(tmp_path / "imgs", size=(32, 32))
