@@ -12,6 +12,8 @@ benchmarks/scoring_throughput.py compares the two paths (docs/results.md).
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,13 +26,23 @@ _PARTS = (ResNet, BasicBlock, nn.Sequential, nn.Conv2d, nn.BatchNorm2d, nn.Linea
 _ConvArgs = tuple[torch.Tensor, torch.Tensor, list[int], list[int], list[int], int]
 
 
+@functools.lru_cache(maxsize=1)
 def onednn_fusion_available() -> bool:
-    """Whether this torch build has oneDNN's fused convolution ops."""
+    """Whether this torch build runs oneDNN's fused convolution ops (probed once)."""
+    x, w, geometry = (
+        torch.ones(1, 1, 2, 2),
+        torch.ones(1, 1, 1, 1),
+        ([0, 0], [1, 1], [1, 1], 1),
+    )
     try:
-        return bool(torch.backends.mkldnn.is_available()) and hasattr(
-            torch.ops.mkldnn, "_convolution_pointwise_"
+        y = torch.ops.mkldnn._convolution_pointwise(
+            x, w, None, *geometry, "relu", [], ""
         )
-    except (AttributeError, RuntimeError):
+        z = torch.ops.mkldnn._convolution_pointwise_.binary(
+            y.clone(), x, w, None, *geometry, "add", 1.0, "relu", [], ""
+        )
+        return bool(torch.equal(z, 2 * x))
+    except (AttributeError, RuntimeError, NotImplementedError):
         return False
 
 

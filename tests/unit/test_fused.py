@@ -128,6 +128,27 @@ def test_scorer_fused_matches_eager(digits, noise):
     )
 
 
+def test_no_fusion_where_the_ops_do_not_run(digits, monkeypatch):
+    from airmodel.evaluation import fused as fused_mod
+
+    def broken(*args):
+        raise RuntimeError("not built with oneDNN")
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_convolution_pointwise", broken)
+    fused_mod.onednn_fusion_available.cache_clear()
+    try:
+        assert not fused_mod.onednn_fusion_available()
+        x, y, info = digits
+        model = resnet("resnet8", in_channels=1)
+        scorer = Scorer(x, y, info, device="cpu")
+        assert fuse(model) is None and scorer._inference_net(model) is model
+        assert 0.0 <= scorer(model) <= 1.0
+    finally:
+        monkeypatch.undo()
+        fused_mod.onednn_fusion_available.cache_clear()
+    assert fused_mod.onednn_fusion_available()
+
+
 def test_scorer_uses_eager_model_under_bf16(digits):
     x, y, info = digits
     model = resnet("resnet8", in_channels=1)
