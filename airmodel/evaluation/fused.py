@@ -12,6 +12,7 @@ benchmarks/scoring_throughput.py compares the two paths (docs/results.md).
 
 from __future__ import annotations
 
+import copy
 import functools
 
 import torch
@@ -92,8 +93,7 @@ class FusedResNet(nn.Module):
                     self.blocks.append(
                         (_conv_args(b.conv1, b.bn1), _conv_args(b.conv2, b.bn2), short)
                     )
-            self.linear = nn.Linear(model.linear.in_features, model.linear.out_features)
-            self.linear.load_state_dict(model.linear.state_dict())
+            self.linear = copy.deepcopy(model.linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return logits for a batch of images."""

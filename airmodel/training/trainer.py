@@ -22,6 +22,7 @@ from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
 from airmodel.training.checkpoint import (
     check_state_dict,
+    load_checkpoint,
     portable_state_dict,
     save_atomic,
 )
@@ -90,13 +91,14 @@ def _load_init(
             f"`init_from` checkpoint {path} not found; give the final.pt of an "
             "earlier `airmodel train` run, or drop --init-from."
         )
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    state = ck.get("state_dict", ck.get("model"))
-    if state is None or "model_name" not in ck:
+    try:
+        source, ck = load_checkpoint(path)
+    except ValueError as err:
         raise ValueError(
-            f"`init_from` {path} is not an airmodel checkpoint (no `model_name` / "
-            "`state_dict`); give the final.pt of an `airmodel train` run."
-        )
+            f"`init_from` {path} is not an airmodel checkpoint (no `state_dict` / "
+            "`model_name`, or weights that do not fit its model); give the "
+            "final.pt of an `airmodel train` run."
+        ) from err
     for key, want in (("model_name", model_name), ("dataset", dataset)):
         if ck.get(key) != want:
             raise ValueError(
@@ -104,6 +106,7 @@ def _load_init(
                 f"train with --{key.split('_')[0]} {ck.get(key)} or pick a matching "
                 "checkpoint."
             )
+    state = source.state_dict()
     check_state_dict(model, state, what=f"`init_from` checkpoint {path}")
     model.load_state_dict(state)
     return {
