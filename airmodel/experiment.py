@@ -212,6 +212,7 @@ def run_experiment(
                 cfg.receiver.lam_grid,
                 cfg.receiver.beta_grid,
                 progress=progress,
+                subsets=data.subsets,
             )
             title = (
                 f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} "
