@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,23 @@ from torch import nn
 import channels
 from airmodel.config import ConfigError, DenoiserConfig, ExperimentConfig
 from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
+from airmodel.errors import CorruptFileError, UserError
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
 from airmodel.seed import make_generator
 from airmodel.training import load_checkpoint, resolve_device, train
+from airmodel.training.checkpoint import check_clean_accuracy
 
-__all__ = ["build_link", "build_denoiser", "build_model", "build_data", "Data"]
+__all__ = [
+    "Data",
+    "build_data",
+    "build_denoiser",
+    "build_link",
+    "build_model",
+    "check_model_fits_data",
+    "score_clean",
+]
 
 
 def build_scheme(cfg: ExperimentConfig) -> Any:
@@ -195,8 +206,10 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
             raise ConfigError(f"config key `data.root`: {err}") from err
     try:
         model, ckpt = load_checkpoint(path, device=device)
-    except (ValueError, KeyError) as err:
-        raise ConfigError(f"config key `model.checkpoint`: {err}") from err
+    except CorruptFileError:
+        raise  # names the file and the fix already
+    except ValueError as err:
+        raise ConfigError(f"config key `model.checkpoint`: {err}") from None
     if ckpt.get("model_name") not in (None, m.name):
         raise ConfigError(
             f"config key `model.name`: {m.name!r} but checkpoint {path} holds "
@@ -209,5 +222,55 @@ def build_device(cfg: ExperimentConfig) -> torch.device:
     """``evaluation.device`` resolved (``auto`` = cuda if present)."""
     try:
         return resolve_device(cfg.evaluation.device)
-    except RuntimeError as err:
-        raise ConfigError(f"config key `evaluation.device`: {err}") from err
+    except (RuntimeError, ValueError) as err:
+        raise ConfigError(
+            f"config key `evaluation.device`: {err} E.g. --set evaluation.device=cpu"
+        ) from None
+
+
+def check_model_fits_data(
+    cfg: ExperimentConfig, model: nn.Module, ckpt: dict, info: DatasetInfo
+) -> None:
+    """Refuse a checkpoint whose input channels, classes or image size do not fit
+    the dataset (it would fail deep inside a convolution)."""
+    want = {"in_channels": info.in_channels, "num_classes": info.num_classes}
+    got = {k: ckpt.get(k) for k in want}
+    recorded = (ckpt.get("dataset_info") or {}).get("image_size")
+    if recorded is not None:
+        want["image_size"], got["image_size"] = tuple(info.image_size), tuple(recorded)
+    diff = {
+        k: (got[k], want[k]) for k in want if got[k] is not None and got[k] != want[k]
+    }
+    if diff:
+        where = cfg.model.checkpoint or "the model.train checkpoint"
+        shown = ", ".join(f"{k} {a} vs dataset {b}" for k, (a, b) in diff.items())
+        raise ConfigError(
+            f"config key `model.checkpoint`: {where} was trained on "
+            f"{ckpt.get('dataset')!r} and does not fit dataset {cfg.data.dataset!r} "
+            f"({shown}). Use a checkpoint trained on this dataset, or set data.dataset/"
+            "data.root to the data it was trained on."
+        )
+
+
+def score_clean(
+    cfg: ExperimentConfig,
+    model: nn.Module,
+    ckpt: dict,
+    data: Data,
+    accept_accuracy_gap: bool = False,
+) -> float:
+    """Clean test accuracy of ``model``, checked against what its checkpoint records.
+
+    See :func:`airmodel.training.checkpoint.check_clean_accuracy`; with
+    ``accept_accuracy_gap`` a gap is only reported (CLI ``--accept-accuracy-gap``).
+    """
+    check_model_fits_data(cfg, model, ckpt, data.info)
+    acc = data.test.accuracy(model)
+    path = cfg.model.checkpoint or f"{cfg.model.train.out}/final.pt"
+    try:
+        check_clean_accuracy(acc, ckpt.get("test_accuracy"), len(data.test), path)
+    except UserError as err:
+        if not accept_accuracy_gap:
+            raise
+        print(f"airmodel: warning: {err}", file=sys.stderr)
+    return acc

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import torch
 
-from airmodel.builder import build_data, build_device, build_link, build_model
+from airmodel.builder import (
+    build_data,
+    build_device,
+    build_link,
+    build_model,
+    score_clean,
+)
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
@@ -127,8 +133,14 @@ def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]
     return out
 
 
-def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
-    """Run ``cfg``; return the results folder."""
+def run_experiment(
+    cfg: ExperimentConfig, progress: bool = True, accept_accuracy_gap: bool = False
+) -> Path:
+    """Run ``cfg``; return the results folder.
+
+    The model's clean accuracy must match what its checkpoint records
+    (:func:`airmodel.builder.score_clean`) unless ``accept_accuracy_gap``.
+    """
     if cfg.experiment == "federated":
         from airmodel.federated.run import run_federated
 
@@ -145,7 +157,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
         )
     model, ckpt = build_model(cfg, device)
     data = build_data(cfg, device)
-    clean_acc = data.test.accuracy(model)
+    clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
     prov = provenance(cfg.seed, device)
     write_json_atomic(cfg.results_dir / "provenance.json", prov)
     all_rows, legend = [], {}

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from airmodel.errors import UserError
+
 __all__ = [
     "CIFAR10_MEAN",
     "CIFAR10_STD",
@@ -18,7 +20,7 @@ CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2023, 0.1994, 0.2010)
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(UserError, FileNotFoundError):
     """A dataset's files are not where the caller said they would be."""
 
 
