@@ -107,7 +107,8 @@ def read_checkpoint(
             io.BytesIO(data), map_location="cpu", weights_only=weights_only
         )
     except Exception as err:  # pickle/zip errors of a damaged file say nothing useful
-        what = "empty file" if not data else f"{type(err).__name__}: {err}"[:160]
+        first = str(err).split(". ")[0][:120]
+        what = "empty file" if not data else f"{type(err).__name__}: {first}"
         raise CorruptFileError(path, f"torch.load fails: {what}", fix) from err
     if not isinstance(ckpt, dict):
         raise UserError(

@@ -52,15 +52,15 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as err:
         raise UserError(
-            f"device {device!r} is not a device name ({err}); use auto, cpu or cuda."
+            f"{device!r} is not a device name ({err}); use auto, cpu or cuda."
         ) from None
     if dev.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0 or (dev.index or 0) >= count:
             raise UserError(
-                f"device {device!r}: this machine has {count} CUDA device(s) "
-                "(torch.cuda.is_available() is "
-                f"{torch.cuda.is_available()}); use cpu or auto."
+                f"{device!r} asks for a CUDA device, but this machine has {count} "
+                f"(torch.cuda.is_available() is {torch.cuda.is_available()}); use "
+                "cpu or auto."
             )
     return dev
 
@@ -215,7 +215,10 @@ def train(
                 "to use torch's default."
             )
         torch.set_num_threads(num_threads)
-    dev = resolve_device(device)
+    try:
+        dev = resolve_device(device)
+    except UserError as err:
+        raise UserError(f"`device` (--device): {err}") from None
     if dev.type == "cpu":
         keep_freed_memory()  # fewer page faults (airmodel.allocator; no measured speed-up)
     if amp_bf16 is None:
