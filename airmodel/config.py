@@ -480,6 +480,14 @@ def to_dict(cfg: Any) -> Any:
     return dataclasses.asdict(cfg)
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line: what the YAML parser found and where."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{problem}{where}"
+
+
 def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item or item.startswith("="):
         raise ConfigError(
@@ -491,8 +499,9 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw != "" else None
     except yaml.YAMLError as err:
         raise ConfigError(
-            f"Override {item!r}: value is not valid YAML ({err})."
-        ) from err
+            f"Override {item!r}: the value is not valid YAML ({_yaml_problem(err)}); "
+            "quote text and close brackets, e.g. --set sweep.snr_db=[0,5,10]."
+        ) from None
     return key.strip().split("."), value
 
 
@@ -521,7 +530,11 @@ def load_config(
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path} is not valid YAML: {err}") from err
+            raise ConfigError(
+                f"{path} is not valid YAML: {_yaml_problem(err)}; fix that line."
+            ) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"Config file {path} cannot be read: {err}.") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
     data = apply_overrides(data, overrides or [])
