@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -227,11 +228,32 @@ class TestRunErrors:
         assert rc == 1 and "disk full" in err and "Traceback" not in err
         assert not (out / "last.pt").exists()
 
-    def test_permission_denied_exit_2(self):
+    def test_permission_denied_exit_2(self, ckpt, tmp_path, capsys):
+        """A folder nobody may write to (chmod; as root: chattr +i, immutable)."""
         text, code = message_for(
             PermissionError(errno.EACCES, "Permission denied", "/x")
         )
         assert code == 2 and "permission denied for /x" in text
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        if os.geteuid() != 0:
+            locked.chmod(0o500)
+        elif subprocess.run(
+            ["chattr", "+i", str(locked)], capture_output=True
+        ).returncode:
+            pytest.skip("root without chattr: cannot make a folder unwritable")
+        try:
+            cfg = write_config(tmp_path, ckpt)
+            rc, err = run_cli(capsys, "run", str(cfg), "--no-progress",
+                              "--set", f"out_dir={locked}/res")  # fmt: skip
+            assert rc == 2 and f"permission denied for {locked}/res" in err
+            rc, err = run_cli(capsys, "train", "--model", "resnet8", "--dataset",
+                              "digits", "--out", f"{locked}/m")  # fmt: skip
+            assert rc == 2 and "permission denied" in err
+        finally:
+            if os.geteuid() == 0:
+                subprocess.run(["chattr", "-i", str(locked)], check=True)
+            locked.chmod(0o700)
 
     def test_debug_re_raises(self, tmp_path, capsys, monkeypatch):
         """--debug (anywhere on the line) or AIRMODEL_DEBUG=1: the exception escapes
