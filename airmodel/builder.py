@@ -32,6 +32,7 @@ __all__ = [
     "build_model",
     "check_model_fits_data",
     "score_clean",
+    "train_hint",
 ]
 
 
@@ -164,6 +165,22 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     return Data(test=test, validation=val, info=info)
 
 
+def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:
+    """The `airmodel train` command that writes the checkpoint ``path`` names."""
+    path = Path(path)
+    root = f" --data-root {cfg.data.root}" if cfg.data.root else ""
+    cmd = (
+        f"`airmodel train --model {cfg.model.name} --dataset {cfg.data.dataset}{root} "
+        f"--out {path.parent}`"
+    )
+    then = (
+        ""
+        if path.name == "final.pt"
+        else f", then --set model.checkpoint={path.parent}/final.pt"
+    )
+    return f"Train one with {cmd}{then}, or add a `model.train` section."
+
+
 def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module, dict]:
     """Load ``model.checkpoint``, or train it once with ``model.train`` and cache it."""
     m = cfg.model
@@ -179,9 +196,8 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
     if not path.is_file():
         if m.train is None:
             raise ConfigError(
-                f"config key `model.checkpoint`: {str(path)!r} does not exist. Train "
-                f"one with `airmodel train --model {m.name} --out {path.parent}` or "
-                "add a `model.train` section."
+                f"config key `model.checkpoint`: {str(path)!r} does not exist. "
+                f"{train_hint(cfg, path)}"
             )
         t = m.train
         try:

@@ -111,13 +111,13 @@ def message_for(err: BaseException) -> tuple[str, int]:
 def guarded(prog: str, command: Callable[[], int], debug: bool = False) -> int:
     """Run ``command``; print any error as ``prog: error: ...`` and return its code."""
 
-    def one_line(message, category, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return f"{prog}: warning: {message}\n"
+    def one_line(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        print(f"{prog}: warning: {message}", file=sys.stderr)
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings():  # restores showwarning on exit
             if not debug:
-                warnings.formatwarning = one_line  # restored on exit
+                warnings.showwarning = one_line
             return command()
     except KeyboardInterrupt:
         print(

@@ -14,6 +14,7 @@ from airmodel.builder import (
     build_link,
     build_model,
     score_clean,
+    train_hint,
 )
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
@@ -46,9 +47,9 @@ def dry_run(cfg: ExperimentConfig) -> str:
     if not federated and (
         ckpt is None or (not Path(ckpt).is_file() and m.train is None)
     ):
+        hint = train_hint(cfg, ckpt) if ckpt else "Point it at a final.pt."
         raise ConfigError(
-            f"config key `model.checkpoint`: {ckpt!r} does not exist; train one with "
-            "`airmodel train` or add a `model.train` section."
+            f"config key `model.checkpoint`: {ckpt!r} does not exist. {hint}"
         )
     if cfg.data.root is not None and not Path(cfg.data.root).exists():
         raise ConfigError(

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from airmodel._validation import check_finite_tensors
 from airmodel.allocator import keep_freed_memory
 from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
@@ -352,6 +353,8 @@ def train(
             last,
         )  # fmt: skip
 
+    weights = portable_state_dict(model)
+    check_finite_tensors(weights, what="trained model (training diverged)")
     test_acc = scorer.accuracy(model)
     wall = wall_before + time.perf_counter() - t_loop
     final = {
@@ -363,7 +366,7 @@ def train(
         "normalization": {"mean": list(info.mean), "std": list(info.std)},
         "test_accuracy": test_acc,
         "config": config,
-        "state_dict": portable_state_dict(model),
+        "state_dict": weights,
         "train_wall_s": wall,
         "total_wall_s": time.perf_counter() - t_start,
     }

@@ -172,6 +172,19 @@ class TestRunErrors:
         rc, _ = run_cli(capsys, "run", str(cfg), "--no-progress", *fix)
         assert rc == 0
 
+    def test_missing_checkpoint_fix_works(self, tmp_path, capsys):
+        """The suggested `airmodel train ...` command, run as printed (plus a smaller
+        epoch budget to stay fast), makes the config run."""
+        cfg = write_config(tmp_path, tmp_path / "models" / "final.pt")
+        rc, err = run_cli(capsys, "run", str(cfg), "--dry-run")
+        assert rc == 2 and "Train one with `airmodel train" in err
+        cmd = err.split("`airmodel ")[1].split("`")[0].split()
+        assert (
+            main([*cmd, "--epochs", "1", "--max-train-samples", "64", "--no-progress"])
+            == 0
+        )
+        assert run_cli(capsys, "run", str(cfg), "--no-progress")[0] == 0
+
     def test_out_dir_is_a_file(self, ckpt, tmp_path, capsys):
         cfg = write_config(tmp_path, ckpt)
         (tmp_path / "afile").write_text("x")
