@@ -12,11 +12,14 @@ so that the traceback shows.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sys
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+import yaml
 
 __all__ = [
     "CorruptFileError",
@@ -103,6 +106,14 @@ def message_for(err: BaseException) -> tuple[str, int]:
             "or fewer data.test_samples.",
             1,
         )
+    if isinstance(err, json.JSONDecodeError):  # until every reader names its file
+        return (
+            f"a JSON file is corrupt ({err}); a results folder's results.json: "
+            f"restore it from a copy or move it away to recompute it {_HINT}",
+            2,
+        )
+    if isinstance(err, yaml.YAMLError):
+        return f"a YAML file is corrupt ({str(err).splitlines()[0]}) {_HINT}", 2
     if isinstance(err, ValueError | TypeError):  # library argument checks
         return f"{err} {_HINT}", 2
     return f"internal error {type(err).__name__}: {err} {_HINT}; please report it.", 1

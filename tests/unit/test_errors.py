@@ -393,6 +393,14 @@ class TestSealedJson:
             read_json(p)
         text, code = message_for(CorruptFileError(p, "x", "Fix."))
         assert code == 2 and str(p) in text
+        # a reader that has not named its file yet still gets one line, exit 2
+        import json
+
+        try:
+            json.loads("{")
+        except json.JSONDecodeError as err:
+            text, code = message_for(err)
+        assert code == 2 and "results.json" in text
 
 
 def test_library_messages_suggest_no_missing_options():
