@@ -86,8 +86,8 @@ def read_checkpoint(
     """
     path = Path(path)
     fix = fix or (
-        "Restore it from a copy, or retrain it with the command in its model card "
-        "(`airmodel train ... --out DIR` writes DIR/final.pt)."
+        "Restore it from a copy, or retrain it: `airmodel train ... --out DIR` "
+        "writes DIR/final.pt."
     )
     if not path.is_file():
         raise MissingFileError(f"Checkpoint {path} not found (or not a file). {fix}")
@@ -119,8 +119,9 @@ def read_checkpoint(
         raise CorruptFileError(path, "its sha256 seal is missing or damaged", fix)
     if not sealed:
         warnings.warn(
-            f"{path} has no sha256 seal (written before airmodel checked them); "
-            "its weights are checked only by the clean-accuracy comparison.",
+            f"{path} has no sha256 seal (written before airmodel sealed checkpoints), "
+            "so its bytes cannot be checked; `airmodel run` still compares its "
+            "clean accuracy with the recorded one.",
             stacklevel=2,
         )
     return ckpt
