@@ -203,8 +203,10 @@ def load_checkpoint(
     return model.to(device).eval(), ckpt
 
 
-#: Scoring-path slack in the clean-accuracy check: fused/eager, bf16, GPU and
-#: image-decoder differences flip a few predictions (< 0.2 points measured).
+#: Scoring-path allowance in the clean-accuracy check (bf16, GPU, another image
+#: decoder may flip a few predictions). Measured on the CPU: fused and eager fp32
+#: scoring reproduce both committed ResNet-20s' recorded accuracy exactly on all
+#: 10,000 test images (gap 0.00 points); bf16/GPU gaps are not measured yet.
 ACCURACY_SLACK = 0.005
 
 
