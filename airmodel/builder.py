@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,13 +16,24 @@ from torch import nn
 import channels
 from airmodel.config import ConfigError, DenoiserConfig, ExperimentConfig
 from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
+from airmodel.errors import CorruptFileError, UserError
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
 from airmodel.seed import derive_seed
 from airmodel.training import load_checkpoint, resolve_device, train
+from airmodel.training.checkpoint import check_clean_accuracy
 
-__all__ = ["build_link", "build_denoiser", "build_model", "build_data", "Data"]
+__all__ = [
+    "Data",
+    "build_data",
+    "build_denoiser",
+    "build_link",
+    "build_model",
+    "check_model_fits_data",
+    "score_clean",
+    "train_hint",
+]
 
 
 def build_scheme(cfg: ExperimentConfig) -> Any:
@@ -133,6 +145,22 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     return Data(test=test, validation=val, info=info, subsets=subsets)
 
 
+def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:
+    """The `airmodel train` command that writes the checkpoint ``path`` names."""
+    path = Path(path)
+    root = f" --data-root {cfg.data.root}" if cfg.data.root else ""
+    cmd = (
+        f"`airmodel train --model {cfg.model.name} --dataset {cfg.data.dataset}{root} "
+        f"--out {path.parent}`"
+    )
+    then = (
+        ""
+        if path.name == "final.pt"
+        else f", then --set model.checkpoint={path.parent}/final.pt"
+    )
+    return f"Train one with {cmd}{then}, or add a `model.train` section."
+
+
 def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module, dict]:
     """Load ``model.checkpoint``, or train it once with ``model.train`` and cache it."""
     m = cfg.model
@@ -148,9 +176,8 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
     if not path.is_file():
         if m.train is None:
             raise ConfigError(
-                f"config key `model.checkpoint`: {str(path)!r} does not exist. Train "
-                f"one with `airmodel train --model {m.name} --out {path.parent}` or "
-                "add a `model.train` section."
+                f"config key `model.checkpoint`: {str(path)!r} does not exist. "
+                f"{train_hint(cfg, path)}"
             )
         t = m.train
         try:
@@ -175,8 +202,10 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
             raise ConfigError(f"config key `data.root`: {err}") from err
     try:
         model, ckpt = load_checkpoint(path, device=device)
-    except (ValueError, KeyError) as err:
-        raise ConfigError(f"config key `model.checkpoint`: {err}") from err
+    except CorruptFileError:
+        raise  # names the file and the fix already
+    except ValueError as err:
+        raise ConfigError(f"config key `model.checkpoint`: {err}") from None
     if ckpt.get("model_name") not in (None, m.name):
         raise ConfigError(
             f"config key `model.name`: {m.name!r} but checkpoint {path} holds "
@@ -189,5 +218,55 @@ def build_device(cfg: ExperimentConfig) -> torch.device:
     """``evaluation.device`` resolved (``auto`` = cuda if present)."""
     try:
         return resolve_device(cfg.evaluation.device)
-    except RuntimeError as err:
-        raise ConfigError(f"config key `evaluation.device`: {err}") from err
+    except (RuntimeError, ValueError) as err:
+        raise ConfigError(
+            f"config key `evaluation.device`: {err} E.g. --set evaluation.device=cpu"
+        ) from None
+
+
+def check_model_fits_data(
+    cfg: ExperimentConfig, model: nn.Module, ckpt: dict, info: DatasetInfo
+) -> None:
+    """Refuse a checkpoint whose input channels, classes or image size do not fit
+    the dataset (it would fail deep inside a convolution)."""
+    want = {"in_channels": info.in_channels, "num_classes": info.num_classes}
+    got = {k: ckpt.get(k) for k in want}
+    recorded = (ckpt.get("dataset_info") or {}).get("image_size")
+    if recorded is not None:
+        want["image_size"], got["image_size"] = tuple(info.image_size), tuple(recorded)
+    diff = {
+        k: (got[k], want[k]) for k in want if got[k] is not None and got[k] != want[k]
+    }
+    if diff:
+        where = cfg.model.checkpoint or "the model.train checkpoint"
+        shown = ", ".join(f"{k} {a} vs dataset {b}" for k, (a, b) in diff.items())
+        raise ConfigError(
+            f"config key `model.checkpoint`: {where} was trained on "
+            f"{ckpt.get('dataset')!r} and does not fit dataset {cfg.data.dataset!r} "
+            f"({shown}). Use a checkpoint trained on this dataset, or set data.dataset/"
+            "data.root to the data it was trained on."
+        )
+
+
+def score_clean(
+    cfg: ExperimentConfig,
+    model: nn.Module,
+    ckpt: dict,
+    data: Data,
+    accept_accuracy_gap: bool = False,
+) -> float:
+    """Clean test accuracy of ``model``, checked against what its checkpoint records.
+
+    See :func:`airmodel.training.checkpoint.check_clean_accuracy`; with
+    ``accept_accuracy_gap`` a gap is only reported (CLI ``--accept-accuracy-gap``).
+    """
+    check_model_fits_data(cfg, model, ckpt, data.info)
+    acc = data.test.accuracy(model)
+    path = cfg.model.checkpoint or f"{cfg.model.train.out}/final.pt"
+    try:
+        check_clean_accuracy(acc, ckpt.get("test_accuracy"), len(data.test), path)
+    except UserError as err:
+        if not accept_accuracy_gap:
+            raise
+        print(f"airmodel: warning: {err}", file=sys.stderr)
+    return acc

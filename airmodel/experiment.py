@@ -9,7 +9,14 @@ from pathlib import Path
 
 import torch
 
-from airmodel.builder import build_data, build_device, build_link, build_model
+from airmodel.builder import (
+    build_data,
+    build_device,
+    build_link,
+    build_model,
+    score_clean,
+    train_hint,
+)
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
@@ -42,9 +49,9 @@ def dry_run(cfg: ExperimentConfig) -> str:
     if not federated and (
         ckpt is None or (not Path(ckpt).is_file() and m.train is None)
     ):
+        hint = train_hint(cfg, ckpt) if ckpt else "Point it at a final.pt."
         raise ConfigError(
-            f"config key `model.checkpoint`: {ckpt!r} does not exist; train one with "
-            "`airmodel train` or add a `model.train` section."
+            f"config key `model.checkpoint`: {ckpt!r} does not exist. {hint}"
         )
     if cfg.data.root is not None and not Path(cfg.data.root).exists():
         raise ConfigError(
@@ -133,8 +140,12 @@ def run_experiment(
     cfg: ExperimentConfig,
     progress: bool = True,
     shard: tuple[int, int] | None = None,
+    accept_accuracy_gap: bool = False,
 ) -> Path:
     """Run ``cfg``; return the results folder.
+
+    The model's clean accuracy must match what its checkpoint records
+    (:func:`airmodel.builder.score_clean`) unless ``accept_accuracy_gap``.
 
     ``shard=(i, N)`` runs shard ``i`` of ``N`` of the plan into
     ``out_dir/shard-i-of-N`` (:mod:`airmodel.evaluation.shard`; join the
@@ -181,7 +192,7 @@ def run_experiment(
         ]
         model, ckpt = build_model(cfg, device)
         data = build_data(cfg, device)
-        clean_acc = data.test.accuracy(model)
+        clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
         prov = provenance(cfg.seed, device)
         for f in ([top] if top is not None else []) + folders:
             f.add_provenance(prov)
