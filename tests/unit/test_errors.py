@@ -14,6 +14,7 @@ import torch
 import airmodel.training.trainer as train_mod
 from airmodel.cli import main
 from airmodel.errors import CorruptFileError, UserError, message_for
+from airmodel.evaluation.results import read_results
 from airmodel.integrity import dumps_sealed, loads_sealed, read_json
 from airmodel.training import read_checkpoint, save_atomic, train
 
@@ -132,12 +133,12 @@ class TestAccuracyCheck:
         cfg = write_config(tmp_path, lying)
         rc, err = run_cli(capsys, "run", str(cfg), "--no-progress")
         assert rc == 2 and "records 99.00%" in err and "--accept-accuracy-gap" in err
-        assert not (tmp_path / "res" / "results.csv").exists()
+        assert read_results(tmp_path / "res")[1] == []  # refused before any row
         rc, err = run_cli(
             capsys, "run", str(cfg), "--no-progress", "--accept-accuracy-gap"
         )
         assert rc == 0 and "warning" in err
-        assert (tmp_path / "res" / "results.csv").is_file()
+        assert len(read_results(tmp_path / "res")[1]) > 0
 
 
 class TestRunErrors:
