@@ -10,7 +10,9 @@ from sionna.phy import Block
 from sionna.phy.channel import OFDMChannel
 from sionna.phy.channel.tr38901 import CDL, TDL, Antenna
 from sionna.phy.ofdm import (
+    LinearInterpolator,
     LSChannelEstimator,
+    NearestNeighborInterpolator,
     PilotPattern,
     ResourceGrid,
     ResourceGridMapper,
@@ -39,6 +41,24 @@ def _pilot_pattern(
     return PilotPattern(mask, qpsk.view(1, 1, n).to(torch.complex64))
 
 
+def _noise_gain(interp, pilots: torch.Tensor) -> torch.Tensor:
+    r"""``G[s, f] = Σ_p |W_p[s, f]|² / |pilot_p|²`` of a linear interpolator.
+
+    The interpolated LS estimate is ``ĥ = Σ_p W_p·y_p/pilot_p``; its noise
+    part has variance ``no·G``. The weights ``W_p`` are the interpolator's
+    responses to unit impulses at each pilot.
+
+    :input pilots: [P], complex. Pilot symbols in the pattern's order.
+    :output G: [num_ofdm_symbols, fft_size], float.
+    """
+    num = pilots.numel()
+    eye = torch.eye(num, dtype=pilots.dtype, device=pilots.device)
+    w, _ = interp(eye.view(num, 1, 1, 1, 1, num), eye.real.view(num, 1, 1, 1, 1, num))
+    w = w[:, 0, 0, 0, 0]  # [P, S, F]
+    scale = pilots.abs().square().reciprocal().view(num, 1, 1)
+    return (w.abs().square() * scale).sum(0)
+
+
 class OFDMFadingChannel(SharedSeedMixin, Block):
     r"""Symbols over an OFDM resource grid through a Sionna channel model.
 
@@ -47,7 +67,18 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
     fixed QPSK on whole OFDM symbols. ``OFDMChannel(normalize_channel=True)``
     gives unit average energy per resource element. The receiver either knows
     the channel (``csi="perfect"``) or estimates it with
-    ``LSChannelEstimator(interpolation_type=...)``. No guard carriers, no DC null.
+    ``LSChannelEstimator`` (Sionna's ``"nn"``/``"lin"``/``"lin_time_avg"``
+    interpolator), whose output ``ĥ_LS = h + e`` has the exact noise
+    variance ``v = no·Σ_p |W_p|²/|pilot_p|²`` at each resource element (the
+    interpolation weights ``W_p``, measured once; Sionna's own ``err_var``
+    interpolates variances linearly, which is not the variance of a linear
+    combination). It is scaled to the LMMSE estimate ``ĥ = ĥ_LS/(1 + v)``
+    (unit channel energy per RE), whose error ``h − ĥ`` has variance
+    ``v/(1 + v)`` and is uncorrelated with ``ĥ``, so ZF's ``no_eff`` is
+    right for every ``|ĥ|`` (docs/conventions.md, "Fading"). This is exact for
+    a channel that is constant over the slot's OFDM symbols (speed 0, the
+    default); Doppler adds an interpolation error that is not in ``err_var``.
+    No guard carriers, no DC null.
 
     :param channel_model: Sionna CIR model ``(batch, num_time_steps, fs) -> (a, tau)``.
     :param csi: ``"perfect"`` or ``"ls"``.
@@ -65,7 +96,7 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
     :output h_hat: [..., num_symbols], torch.complex. Receiver's channel of
         each data symbol (true channel if ``csi="perfect"``).
     :output err_var: [..., num_symbols] for LS or [] for perfect CSI, float.
-        Variance of the estimation error (Sionna's ``err_var``).
+        Variance of the estimation error ``h − ĥ`` (``v/(1+v)``, see above).
     """
 
     is_fading = True
@@ -115,23 +146,36 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
                 channel_model, rg, normalize_channel=True, return_channel=True, **kw
             )
         )
-        self._estimator = LSChannelEstimator(
-            rg, interpolation_type=interpolation_type, **kw
+        pattern = rg.pilot_pattern
+        interp = (
+            NearestNeighborInterpolator(pattern, **kw)
+            if interpolation_type == "nn"
+            else LinearInterpolator(
+                pattern, time_avg=interpolation_type == "lin_time_avg", **kw
+            )
         )
-        self._data = ~rg.pilot_pattern.mask[0, 0].bool().to(self.device)  # [sym, sc]
+        self._estimator = LSChannelEstimator(rg, interpolator=interp, **kw)
+        self._ls_gain = _noise_gain(interp, pattern.pilots.reshape(-1))[
+            self._data_mask(rg)
+        ]
+        self._data = self._data_mask(rg)  # [sym, sc]
         self.num_data_symbols = int(rg.num_data_symbols)
+
+    def _data_mask(self, rg: ResourceGrid) -> torch.Tensor:
+        return ~rg.pilot_pattern.mask[0, 0].bool().to(self.device)  # [sym, sc]
 
     def _slots(self, x: torch.Tensor, no: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """One batch of slots: [b, D] data symbols in, (y, h_hat, err_var) [b, D] out."""
         y, h = self._channel(
             self._mapper(x[:, None, None, :]), no
         )  # [b,1,1,S,F], [b,1,1,1,1,S,F]
-        if self.csi == "ls":
-            h, err = self._estimator(y, no)
-            err = err.expand_as(h)[:, 0, 0, 0, 0][:, self._data]
-        else:
-            err = None
-        return y[:, 0, 0][:, self._data], h[:, 0, 0, 0, 0][:, self._data], err
+        h = h[:, 0, 0, 0, 0][:, self._data]
+        err = None
+        if self.csi == "ls":  # LS + interpolation, then scaled to the LMMSE estimate
+            h_ls = self._estimator(y, no)[0][:, 0, 0, 0, 0][:, self._data]
+            v = no * self._ls_gain  # [D] exact noise variance of the interpolated LS
+            h, err = h_ls / (1.0 + v), (v / (1.0 + v)).expand(h_ls.shape)
+        return y[:, 0, 0][:, self._data], h, err
 
     def call(
         self, x: torch.Tensor, no: float | torch.Tensor
