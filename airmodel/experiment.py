@@ -10,7 +10,7 @@ import torch
 
 from airmodel.builder import build_data, build_device, build_link, build_model
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
-from airmodel.evaluation.plot import plot_accuracy
+from airmodel.evaluation.plot import ew_n0_db, plot_accuracy, plot_scheme_comparison
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.provenance import provenance, write_json_atomic
@@ -191,6 +191,9 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
         )
         for r in rows:
             key = f"{label} {r['denoiser']}" if label else r["denoiser"]
+            if cu is not None:  # energy per weight (docs/results.md, issue #21)
+                r = {**r, "channel_uses_per_weight": cu}
+                r["ew_n0_db"] = ew_n0_db(r["esno_db"], cu)
             all_rows.append({**r, "curve": key})
             legend[key] = f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
     if top is not None:
@@ -211,7 +214,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
             f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
             f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
         )
-        plot_accuracy(
+        plot_scheme_comparison(
             all_rows,
             cfg.results_dir / "accuracy_vs_snr.png",
             title=title,

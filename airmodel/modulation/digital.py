@@ -252,12 +252,12 @@ class DigitalScheme:
         """
         t0 = time.perf_counter()
         src = side.source
-        bits, info, ber_pos = self.rx.decode_bits(
+        bits, info, est = self.rx.decode_bits(
             y, no, src.num_bits, side.num_codewords, side.tx_bits, src.bits, seed
         )
         w = self.coder.decode(bits, src)
         w, replaced = sanitize(w, src)
-        no_w = weight_noise(w, src, ber_pos)
+        no_w = weight_noise(w, src, est.by_position, est.failed)
         info["replaced_weights"] = replaced
         info["decode_time_s"] = time.perf_counter() - t0
         return Reception(y=w, no_w=no_w, info=info)

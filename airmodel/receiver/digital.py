@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airmodel.modulation.digital import DigitalScheme
 
 __all__ = [
-    "BitReceiver", "sanitize", "weight_noise", "sampling_seed", "NO_FLOOR", "DECODE_BATCH",
+    "BitReceiver", "BitErrorEstimate", "sanitize", "weight_noise", "sampling_seed", "NO_FLOOR", "DECODE_BATCH",
 ]  # fmt: skip
 
 #: Smallest noise variance handed to the demapper (``no = 0`` gives 0/0 LLRs).
@@ -99,7 +99,7 @@ class BitReceiver:
         tx_packed: np.ndarray,
         bits_per_weight: int = 1,
         seed: int | None = None,
-    ) -> tuple[np.ndarray, dict[str, Any], np.ndarray]:
+    ) -> tuple[np.ndarray, dict[str, Any], BitErrorEstimate]:
         """Symbols to ``num_bits`` source bits and counters.
 
         :input y: [num_symbols], complex.
@@ -111,13 +111,15 @@ class BitReceiver:
             sampled mode's codewords and failure draws (None: scheme seed only).
         :output bits: [num_bits], np.uint8 0/1.
         :output info: ``ber_estimate``, ``bit_errors``, ``ber``, ``decoding_mode``, ...
-        :output ber_by_position: [bits_per_weight], float64. Estimated BER of
-            each bit position within a weight, MSB first (uncoded: from the
-            LLRs, since QAM bit levels differ; coded: from the decoder's output LLRs).
+        :output estimate: :class:`BitErrorEstimate`: the estimated BER of each
+            bit position within a weight (uncoded: from the LLRs, since QAM bit
+            levels differ; coded: from the decoder's output LLRs) and, coded,
+            the per-bit error probabilities of the failed codewords.
         """
         tx = np.unpackbits(tx_packed, count=num_bits)
         if self.s.encoder is None:
             bits, info, pos = self._uncoded(y, no, num_bits, bits_per_weight)
+            pos = BitErrorEstimate(pos)
         else:
             bits, info, pos = self._coded(
                 y, no, num_bits, num_codewords, tx, bits_per_weight, seed
@@ -184,7 +186,7 @@ class BitReceiver:
         info["bler"] = failed / max(num_cw, 1)
         info["ber_estimate"] = float(job.err.sum()) / max(num_bits, 1)
         count = np.bincount(np.arange(num_bits) % bpw, minlength=bpw)
-        pos = job.err / np.maximum(count, 1)
+        pos = BitErrorEstimate(job.err / np.maximum(count, 1), job.failed)
         return job.out.reshape(-1)[:num_bits], info, pos
 
     def _rows_llr(self, job, rows):
@@ -205,7 +207,7 @@ class BitReceiver:
         A failed codeword (decoded bits differ from the sent ones: a perfect
         CRC) adds its ``σ(-|L_out|)`` to ``job.err``; a passed one adds nothing.
 
-        :output patterns: per failure, (flips [k] uint8, σ(-|L_out|) [k] float64).
+        :output patterns: per failure, (flips [k] uint8, σ(-|L_out|) [k] float32).
         """
         patterns = []
         for i in range(0, rows.size, DECODE_BATCH):
@@ -215,7 +217,7 @@ class BitReceiver:
             job.out[r] = u
             flips = u ^ job.tx2[r]
             for j in np.flatnonzero(flips.any(axis=1)):
-                p = torch.sigmoid(-soft[j].abs()).double().numpy()  # P(wrong)
+                p = torch.sigmoid(-soft[j].abs()).float().numpy()  # P(wrong)
                 job.add(r[j], p)
                 patterns.append((flips[j], p))
         return patterns
@@ -235,6 +237,20 @@ class BitReceiver:
 
 
 @dataclass
+class BitErrorEstimate:
+    """The receiver's estimate of where its decoded bits are wrong.
+
+    :ivar by_position: [bits_per_weight], float64. Mean error probability of
+        each bit position within a weight, MSB first.
+    :ivar failed: coded only: ``(first source bit, P(wrong) [num])`` of each
+        failed codeword (``σ(-|L_out|)``; the others passed the CRC: error-free).
+    """
+
+    by_position: np.ndarray
+    failed: list[tuple[int, np.ndarray]] | None = None
+
+
+@dataclass
 class _Job:
     """One coded decoding: inputs, the output bits and the BER accumulator."""
 
@@ -245,6 +261,7 @@ class _Job:
     out: np.ndarray  # [C, k] decoded bits
     err: np.ndarray  # [bpw] Σ σ(-|L_out|) by bit position within a weight
     bpw: int
+    failed: list[tuple[int, np.ndarray]] = field(default_factory=list)
 
     def add(self, row: int, p: np.ndarray) -> None:
         """Add the error probabilities ``p`` [k] of codeword ``row`` (padding skipped)."""
@@ -252,6 +269,7 @@ class _Job:
         real = min(k, self.num_bits - int(row) * k)
         pos = (np.arange(real, dtype=np.int64) + int(row) * k) % self.bpw
         self.err += np.bincount(pos, weights=p[:real], minlength=self.bpw)
+        self.failed.append((int(row) * k, p[:real]))
 
 
 def _valid_mask(w: torch.Tensor, src: SourceSideInfo) -> torch.Tensor:
@@ -289,7 +307,10 @@ def sanitize(w: torch.Tensor, src: SourceSideInfo) -> tuple[torch.Tensor, int]:
 
 
 def weight_noise(
-    w: torch.Tensor, src: SourceSideInfo, ber: float | np.ndarray
+    w: torch.Tensor,
+    src: SourceSideInfo,
+    ber: float | np.ndarray,
+    failed: list[tuple[int, np.ndarray]] | None = None,
 ) -> torch.Tensor:
     r"""Per-weight error variance after decoding and sanitizing.
 
@@ -300,14 +321,26 @@ def weight_noise(
     for equal ``p_i``); floats, per tensor: the measured cast error plus
     ``Σ_i p_i·mean_j e_ij²``, where ``e_ij`` is the change of received weight
     ``j`` (up to ``FLIP_SAMPLE`` per tensor) if its bit ``i`` flipped, after
-    :func:`sanitize`'s rule.
+    :func:`sanitize`'s rule. Coded uniform links with ``failed`` get the
+    same sum per weight: ``Δ²/12 + Δ²·Σ_i p_ji·4^(b-1-i)`` with ``p_ji`` the
+    error probability of weight ``j``'s bit ``i`` (0 in codewords that passed
+    the CRC), so only the weights of failed codewords are marked noisy.
 
     :input w: [num_weights], float32. Sanitized received weights.
     :input ber: scalar or [bits_per_weight] (MSB first).
+    :input failed: ``(first source bit, P(wrong) [num])`` of failed codewords.
     :output no_w: [num_weights], float32.
     """
     p = np.broadcast_to(np.asarray(ber, dtype=np.float64), (src.bits,))
     if src.kind == "uniform":
+        steps2 = np.repeat(src.step**2, src.lengths)
+        if failed is not None:
+            gain = np.zeros(steps2.size)
+            for start, pb in failed:
+                q = np.arange(start, start + pb.size, dtype=np.int64)
+                flip2 = 4.0 ** (src.bits - 1 - q % src.bits)
+                np.add.at(gain, q // src.bits, pb * flip2)
+            return torch.from_numpy((steps2 * (1.0 / 12.0 + gain)).astype(np.float32))
         gain = float(np.sum(p * 4.0 ** np.arange(src.bits - 1, -1, -1)))
         var = src.step**2 / 12.0 + gain * src.step**2
     else:

@@ -55,19 +55,57 @@ class Prior:
 
 
 def estimate_prior(y: torch.Tensor, no_w: torch.Tensor) -> Prior:
-    """Prior estimated at the receiver from the noisy weights alone.
+    r"""Prior estimated at the receiver from the noisy weights alone.
 
-    ``mean = mean(y)``; ``var = max(Var(y) - mean(no_w), PRIOR_FLOOR_WNR * mean(no_w))``
-    (method of moments; the floor keeps the shrinkage finite when the noise
-    swamps the weights).
+    Constant noise (AWGN, ``no_w`` an expanded scalar): method of moments,
+    ``mean = mean(y)``, ``var = Var(y) - no`` (this is also the maximum
+    likelihood estimate of the Gaussian model). Per-weight noise: maximum
+    likelihood over the heteroscedastic model ``y_i ~ N(mean, var + no_i)``
+    (:func:`_heteroscedastic_ml`), which weights weight ``i`` by
+    ``1/(var + no_i)²`` and so stays stable when ``no_i`` is heavy-tailed
+    (fast Rayleigh fading: ``E[no/|h|²]`` is infinite and the moment
+    estimate swings by orders of magnitude). Both are floored at
+    ``PRIOR_FLOOR_WNR * mean(no_w)`` to keep the shrinkage finite when the
+    noise swamps the weights.
 
     :input y: [num_weights], real. Noisy weights.
     :input no_w: [num_weights], real. Noise variance of each weight.
     """
     mean_no = mean_noise(no_w)
+    floor = PRIOR_FLOOR_WNR * mean_no
     mean, mean_sq = moments(y)
-    var = max(mean_sq - mean**2 - mean_no, PRIOR_FLOOR_WNR * mean_no)
-    return Prior(mean=mean, var=var, source="estimated")
+    var = mean_sq - mean**2 - mean_no
+    if constant_or_none(no_w) is None and y.numel() > 1:
+        mean, var = _heteroscedastic_ml(y, no_w, max(var, floor))
+    return Prior(mean=mean, var=max(var, floor), source="estimated")
+
+
+#: Iterations and relative tolerance of the heteroscedastic ML fixed point.
+ML_ITERATIONS, ML_TOL = 200, 1e-7
+
+
+def _heteroscedastic_ml(
+    y: torch.Tensor, no_w: torch.Tensor, var0: float
+) -> tuple[float, float]:
+    r"""ML ``(mean, var)`` of ``y_i ~ N(mean, var + no_i)``, from ``var0``.
+
+    Fixed point of the likelihood equations: with ``a_i = 1/(var + no_i)``,
+    ``mean = Σ a_i y_i / Σ a_i`` and
+    ``var = Σ a_i² ((y_i - mean)² - no_i) / Σ a_i²`` (float64). The variance
+    may go negative on the way; the caller floors it.
+    """
+    y64, n64 = y.double(), no_w.double()
+    var = var0
+    mean = float(y64.mean())
+    for _ in range(ML_ITERATIONS):
+        a = (n64 + max(var, 0.0)).reciprocal_()
+        mean = float((a * y64).sum() / a.sum())
+        a2 = a.square_()
+        new = float((a2 * ((y64 - mean).square_() - n64)).sum() / a2.sum())
+        if abs(new - var) <= ML_TOL * max(abs(var), 1e-30):
+            return mean, new
+        var = new
+    return mean, var
 
 
 def _check_segments(segments: Segments, n: int) -> torch.Tensor:
