@@ -229,7 +229,7 @@ class BitReceiver:
         n_max = min(SAMPLED_MAX_FACTOR * n_min, order.size)
         patterns = self._bp(job, np.sort(order[:n_min]))
         done = n_min
-        while 0 < len(patterns) < SAMPLED_MIN_FAILURES and done < n_max:
+        while len(patterns) < SAMPLED_MIN_FAILURES and done < n_max:
             more = np.sort(order[done : min(done + DECODE_BATCH, n_max)])
             patterns += self._bp(job, more)
             done += more.size
