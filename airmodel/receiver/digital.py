@@ -339,7 +339,8 @@ def weight_noise(
             for start, pb in failed:
                 q = np.arange(start, start + pb.size, dtype=np.int64)
                 flip2 = 4.0 ** (src.bits - 1 - q % src.bits)
-                np.add.at(gain, q // src.bits, pb * flip2)
+                j = q // src.bits  # contiguous weights: bincount on their slice
+                gain[j[0] : j[-1] + 1] += np.bincount(j - j[0], weights=pb * flip2)
             return torch.from_numpy((steps2 * (1.0 / 12.0 + gain)).astype(np.float32))
         gain = float(np.sum(p * 4.0 ** np.arange(src.bits - 1, -1, -1)))
         var = src.step**2 / 12.0 + gain * src.step**2
