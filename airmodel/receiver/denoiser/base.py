@@ -54,29 +54,52 @@ class Prior:
     layer_var: torch.Tensor | None = None
 
 
-def estimate_prior(y: torch.Tensor, no_w: torch.Tensor) -> Prior:
+def estimate_prior(
+    y: torch.Tensor, no_w: torch.Tensor, segments: Segments | None = None
+) -> Prior:
     r"""Prior estimated at the receiver from the noisy weights alone.
 
     Constant noise (AWGN, ``no_w`` an expanded scalar): method of moments,
-    ``mean = mean(y)``, ``var = Var(y) - no`` (this is also the maximum
-    likelihood estimate of the Gaussian model). Per-weight noise: maximum
-    likelihood over the heteroscedastic model ``y_i ~ N(mean, var + no_i)``
+    ``mean = mean(y)``, ``var = Var(y) - no`` (also the Gaussian maximum
+    likelihood estimate). Per-weight noise: each segment (on-air tensor; the
+    whole vector if ``segments`` is None) gets its own ``(mean_t, var_t)`` —
+    by moments if its noise is constant (digital links: per-tensor ``no_w``,
+    so the pooled result is exactly the global moment estimate), else by
+    maximum likelihood over ``y_i ~ N(mean_t, var_t + no_i)``
     (:func:`_heteroscedastic_ml`), which weights weight ``i`` by
-    ``1/(var + no_i)²`` and so stays stable when ``no_i`` is heavy-tailed
-    (fast Rayleigh fading: ``E[no/|h|²]`` is infinite and the moment
-    estimate swings by orders of magnitude). Both are floored at
-    ``PRIOR_FLOOR_WNR * mean(no_w)`` to keep the shrinkage finite when the
-    noise swamps the weights.
+    ``1/(var_t + no_i)²`` and so stays stable when ``no_i`` is heavy-tailed
+    (fast Rayleigh fading: ``E[no/|h|²]`` is infinite and the moment estimate
+    swings by orders of magnitude) — and the segments are pooled:
+    ``mean = Σ n_t mean_t / N``, ``var = Σ n_t (var_t + mean_t²) / N - mean²``.
+    Within a segment the noise must not depend on the weight (true for fading;
+    a digital link's noise scales with its tensor's range, hence per segment).
+    The result is floored at ``PRIOR_FLOOR_WNR * mean(no_w)`` to keep the
+    shrinkage finite when the noise swamps the weights.
 
     :input y: [num_weights], real. Noisy weights.
     :input no_w: [num_weights], real. Noise variance of each weight.
+    :input segments: ``[(offset, numel)]`` tiling ``[0, num_weights)``, optional.
     """
     mean_no = mean_noise(no_w)
     floor = PRIOR_FLOOR_WNR * mean_no
     mean, mean_sq = moments(y)
     var = mean_sq - mean**2 - mean_no
     if constant_or_none(no_w) is None and y.numel() > 1:
-        mean, var = _heteroscedastic_ml(y, no_w, max(var, floor))
+        parts = segments if segments is not None else [(0, y.numel())]
+        s1 = s2 = 0.0  # Σ n_t mean_t, Σ n_t (var_t + mean_t²)
+        for off, num in parts:
+            if num == 0:
+                continue
+            ys, ns = y[off : off + num], no_w[off : off + num]
+            m_t, sq_t = moments(ys)
+            v_t = sq_t - m_t**2 - moments(ns)[0]
+            if num > 1 and bool(ns.min() < ns.max()):  # heteroscedastic segment
+                m_t, v_t = _heteroscedastic_ml(ys, ns, max(v_t, floor))
+                v_t = max(v_t, 0.0)
+            s1 += num * m_t
+            s2 += num * (v_t + m_t**2)
+        mean = s1 / y.numel()
+        var = s2 / y.numel() - mean**2
     return Prior(mean=mean, var=max(var, floor), source="estimated")
 
 
@@ -267,7 +290,7 @@ class Denoiser(ABC):
             return genie_prior(clean)
         if self.prior_scope == "layer":
             return estimate_layer_prior(y, no_w, segments)
-        return estimate_prior(y, no_w)
+        return estimate_prior(y, no_w, segments)
 
     @abstractmethod
     def denoise(
