@@ -34,10 +34,8 @@ def sionna_reference(ch, model, x, no, seed, csi):
         sionna.phy.config.seed = seed
         ofdm = OFDMChannel(model(), rg, normalize_channel=True, return_channel=True)
         y, h = ofdm(ResourceGridMapper(rg)(x.view(-1, 1, 1, D)), no)
-        if csi == "ls":  # Sionna's LS, then the LMMSE scaling with the exact variance
-            h, _ = LSChannelEstimator(rg, interpolation_type="lin")(y, no)
-            v = no * ls_gain(rg).to(h.real.dtype)  # [S, F], broadcasts on h
-            h, err = h / (1 + v), v / (1 + v)
+        if csi == "ls":  # Sionna's LS (the wrapper refines it: see test_ls_refines)
+            h, err = LSChannelEstimator(rg, interpolation_type="lin")(y, no)
         else:
             err = torch.zeros(())
         sm = StreamManagement(np.array([[1]]), 1)
@@ -79,21 +77,51 @@ class TestOFDMChannels:
         y, _, _ = ch(torch.ones(1000, dtype=torch.complex64), 0.01)
         assert y.shape == torch.Size([1000])
 
-    @pytest.mark.parametrize("csi", ["perfect", "ls"])
-    def test_tdl_matches_sionna_under_same_seed(self, csi):
-        """Our data REs + ZF equal Sionna's mapper/OFDMChannel/LS/LMMSEEqualizer
-        (unbiased, = ZF for one antenna) under config.seed, to float32 rounding."""
+    def test_tdl_matches_sionna_under_same_seed(self):
+        """Perfect CSI: our data REs + ZF equal Sionna's mapper/OFDMChannel/
+        LMMSEEqualizer (unbiased, = ZF for one antenna) under config.seed, to
+        float32 rounding."""
         x, no = symbols(8 * D), 0.02
         kw = {"delay_spread": 100e-9, "carrier_frequency": 2.6e9, "max_speed": 10.0}
-        ch = TDLChannel("B", csi=csi, **kw)
+        ch = TDLChannel("B", csi="perfect", **kw)
         ch.seed(11)
         y, h, err = ch(x, no)
         x_hat, no_eff = equalize(y, h, no, err)
         ref_x, ref_no = sionna_reference(
-            ch, lambda: TDL("B", min_speed=0.0, **kw), x, no, 11, csi
+            ch, lambda: TDL("B", min_speed=0.0, **kw), x, no, 11, "perfect"
         )
         torch.testing.assert_close(x_hat, ref_x.reshape(-1), rtol=1e-4, atol=1e-4)
         torch.testing.assert_close(no_eff, ref_no.reshape(-1), rtol=1e-4, atol=1e-6)
+
+    def test_ls_refines_sionnas_ls_estimate(self):
+        """LS: the received symbols equal Sionna's under config.seed; h_hat (the
+        posterior mean given Sionna's LS estimate) has its phase (1e-4 rad); the
+        posterior variance is positive and below the LS error v on average."""
+        x, no = symbols(8 * D), 0.02
+        kw = {"delay_spread": 100e-9, "carrier_frequency": 2.6e9, "max_speed": 10.0}
+        ch = TDLChannel("B", csi="ls", **kw)
+        ch.seed(11)
+        y, h, err = ch(x, no)
+        rg = ch.resource_grid
+        old = sionna.phy.config.seed
+        try:
+            sionna.phy.config.seed = 11
+            ofdm = OFDMChannel(
+                TDL("B", min_speed=0.0, **kw), rg, normalize_channel=True,
+                return_channel=True,
+            )  # fmt: skip
+            y_ref, _ = ofdm(ResourceGridMapper(rg)(x.view(-1, 1, 1, D)), no)
+        finally:
+            sionna.phy.config.seed = old
+        h_ls, _ = LSChannelEstimator(rg, interpolation_type="lin")(y_ref, no)
+        data = ch._data.cpu()
+        y_ref = y_ref[:, 0, 0][:, data].reshape(-1)
+        h_ls = h_ls[:, 0, 0, 0, 0][:, data].reshape(-1)
+        torch.testing.assert_close(y, y_ref, rtol=1e-5, atol=1e-6)
+        dphi = torch.angle(h * h_ls.conj())
+        assert float(dphi.abs().max()) < 1e-4
+        v = no * ch._ls_gain.repeat(8)
+        assert torch.all(err > 0) and float(err.mean()) < float(v.mean())
 
     def test_cdl_matches_sionna_under_same_seed(self):
         x, no = symbols(4 * D), 0.05
