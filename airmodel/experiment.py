@@ -18,7 +18,7 @@ from airmodel.builder import (
     train_hint,
 )
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
-from airmodel.evaluation.plot import plot_accuracy
+from airmodel.evaluation.plot import ew_n0_db, plot_accuracy, plot_scheme_comparison
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
@@ -238,6 +238,9 @@ def run_experiment(
             )
             for r in rows:
                 key = f"{label} {r['denoiser']}" if label else r["denoiser"]
+                if cu is not None:  # energy per weight (docs/results.md)
+                    r = {**r, "channel_uses_per_weight": cu}
+                    r["ew_n0_db"] = ew_n0_db(r["esno_db"], cu)
                 all_rows.append({**r, "curve": key})
                 legend[key] = (
                     f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
@@ -260,7 +263,7 @@ def run_experiment(
                 f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
                 f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
             )
-            plot_accuracy(
+            plot_scheme_comparison(
                 all_rows,
                 cfg.results_dir / "accuracy_vs_snr.png",
                 title=title,

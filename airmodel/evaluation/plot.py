@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Accuracy-versus-SNR plot (mean ± std per curve) from result rows."""
+"""Accuracy-versus-SNR plots (mean ± std per curve) from result rows."""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["summarize", "plot_accuracy"]
+__all__ = ["summarize", "plot_accuracy", "plot_scheme_comparison", "ew_n0_db"]
 
 
 def summarize(
@@ -35,24 +36,17 @@ def summarize(
     return out
 
 
-def plot_accuracy(
-    rows: Sequence[dict[str, Any]],
-    path: str | Path,
-    *,
-    title: str = "",
-    clean_accuracy: float | None = None,
-    x: str = "esno_db",
-    curve: str = "denoiser",
-    xlabel: str = "Es/N0 [dB]",
-    labels: dict[str, str] | None = None,
-) -> Path:
-    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``."""
-    import matplotlib
+def ew_n0_db(esno_db: float, channel_uses_per_weight: float) -> float:
+    """Energy per weight over N0 [dB]: ``Es/N0 + 10·log10(channel uses per weight)``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Every scheme sends unit-energy complex symbols at Es/N0, so a weight that
+    takes ``cu`` channel uses costs ``cu·Es``.
+    """
+    return float(esno_db) + 10.0 * math.log10(channel_uses_per_weight)
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+
+def _draw(ax, rows, x, curve, labels, clean_accuracy, xlabel) -> None:
+    """Mean ± std accuracy curves of ``rows`` on ``ax``."""
     for name, s in summarize(rows, x=x, curve=curve).items():
         mean, std = np.array(s["mean"]) * 100, np.array(s["std"]) * 100
         label = (labels or {}).get(name, name)
@@ -67,9 +61,13 @@ def plot_accuracy(
         )
     ax.set_xlabel(xlabel)
     ax.set_ylabel("test accuracy [%]")
-    ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
+
+
+def _save(fig, path: str | Path) -> Path:
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
@@ -77,3 +75,53 @@ def plot_accuracy(
     plt.close(fig)
     tmp.replace(path)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_accuracy(
+    rows: Sequence[dict[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "",
+    clean_accuracy: float | None = None,
+    x: str = "esno_db",
+    curve: str = "denoiser",
+    xlabel: str = "Es/N0 [dB]",
+    labels: dict[str, str] | None = None,
+) -> Path:
+    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``."""
+    fig, ax = _pyplot().subplots(figsize=(6.4, 4.2))
+    _draw(ax, rows, x, curve, labels, clean_accuracy, xlabel)
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def plot_scheme_comparison(
+    rows: Sequence[dict[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "",
+    clean_accuracy: float | None = None,
+    curve: str = "curve",
+    labels: dict[str, str] | None = None,
+) -> Path:
+    """Two panels: accuracy vs Es/N0 (equal power per channel use) and vs Ew/N0
+    (equal energy per weight; rows need ``ew_n0_db``, see :func:`ew_n0_db`)."""
+    fig, axes = _pyplot().subplots(1, 2, figsize=(11.0, 4.2), sharey=True)
+    _draw(axes[0], rows, "esno_db", curve, labels, clean_accuracy, "Es/N0 [dB]")
+    _draw(
+        axes[1], rows, "ew_n0_db", curve, labels, clean_accuracy,
+        "Ew/N0 = Es/N0 + 10 log10(ch. uses/weight) [dB]",
+    )  # fmt: skip
+    axes[0].set_title("equal energy per channel use", fontsize=9)
+    axes[1].set_title("equal energy per weight", fontsize=9)
+    fig.suptitle(title, fontsize=9)
+    return _save(fig, path)

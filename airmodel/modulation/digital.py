@@ -65,9 +65,11 @@ class DigitalScheme:
     :param num_bits_per_symbol: 1, 2, 4, 6 or 8 (default 4 for QAM, 1 for BPSK).
     :param demapping: ``"maxlog"`` or ``"app"``.
     :param decoding: ``"full"`` (every codeword through BP) or ``"sampled"``
-        (``num_sampled_codewords`` decoded exactly, BLER applied to the rest).
+        (a subset decoded exactly; the others fail at its BLER with the error
+        patterns of its own failures; see :class:`~airmodel.receiver.digital.BitReceiver`).
     :param num_iter: BP iterations.
-    :param num_sampled_codewords: codewords decoded exactly in sampled mode.
+    :param num_sampled_codewords: codewords decoded exactly in sampled mode
+        (at least; more until 10 failures are seen, at most 4 times as many).
     :param chunk_bits: bits per mapping/demapping/coding call (memory bound).
     :param seed: seed of the sampled mode's codeword choice and failure draws,
         mixed with each trial's seed (:func:`~airmodel.receiver.digital.sampling_seed`).
@@ -136,7 +138,7 @@ class DigitalScheme:
             self.decoder = LDPC5GDecoder(
                 self.encoder,
                 num_iter=num_iter,
-                hard_out=True,
+                hard_out=False,  # output LLRs give the post-decoding BER
                 return_infobits=True,
                 precision=precision,
             )
@@ -250,12 +252,12 @@ class DigitalScheme:
         """
         t0 = time.perf_counter()
         src = side.source
-        bits, info, ber_pos = self.rx.decode_bits(
+        bits, info, est = self.rx.decode_bits(
             y, no, src.num_bits, side.num_codewords, side.tx_bits, src.bits, seed
         )
         w = self.coder.decode(bits, src)
         w, replaced = sanitize(w, src)
-        no_w = weight_noise(w, src, ber_pos)
+        no_w = weight_noise(w, src, est.by_position, est.failed)
         info["replaced_weights"] = replaced
         info["decode_time_s"] = time.perf_counter() - t0
         return Reception(y=w, no_w=no_w, info=info)

@@ -123,7 +123,7 @@ class TestLDPC:
         p = info_f["bler"]
         assert 0.1 < p < 0.9, "not near the waterfall"
         tol = 2.58 * math.sqrt(p * (1 - p) / 100) + 1 / 100
-        assert info_s["decoded_codewords"] == 100
+        assert info_s["decoded_codewords"] == 100  # >= 10 failures seen: no more
         assert abs(info_s["bler_decoded"] - p) < tol
         assert abs(info_s["bler"] - p) < tol + 2.58 * math.sqrt(p * (1 - p) / 300)
         assert info_s["decoding_mode"] == "sampled"
@@ -132,8 +132,47 @@ class TestLDPC:
             np.any(out_s.reshape(-1, 256) != bits.reshape(-1, 256), axis=1)
         )
         assert rows.size == info_s["failed_codewords"]
-        # a failed non-sampled codeword carries hard decisions: bit errors ~ raw BER
+        # a failed non-sampled codeword carries a real BP failure's error pattern:
+        # the BER matches full decoding's, and the estimate (decoder output LLRs)
+        assert info_s["ber"] == pytest.approx(info_f["ber"], rel=0.3)
         assert info_s["ber"] == pytest.approx(info_s["ber_estimate"], rel=0.25)
+        assert info_f["ber"] == pytest.approx(info_f["ber_estimate"], rel=0.25)
+
+    @pytest.mark.parametrize("esno_db", [0.0, 1.0, 3.0])
+    def test_sampled_subset_grows_until_enough_failures(self, esno_db):
+        """k=256 QPSK, 120 codewords, S = 20: the subset is S codewords, then grows
+        in steps of 8 until >= 10 failures or 4·S = 80 codewords (measured: 20
+        at 0 dB, 28 at 1 dB, 80 at 3 dB with no failure, so nothing else fails)."""
+        bits = random_bits(120 * 256, seed=8)
+        _, info = send_bits(sampled_qpsk(20), bits, esno_db, seed=2)
+        n = info["decoded_codewords"]
+        failed = round(info["bler_decoded"] * n)
+        assert 20 <= n <= 80 and ((n - 20) % 8 == 0 or n == 80)
+        if failed == 0:
+            assert n == 80 and info["failed_codewords"] == 0
+        if n > 20:
+            assert failed >= 10 or n == 80
+        if n < 80:
+            assert failed >= 10
+
+    def test_coded_no_w_marks_only_failed_codewords(self):
+        """Full decoding at the waterfall: weights of codewords that passed the CRC
+        get exactly Δ²/12; the others more; mean no_w within 1.5x of the measured
+        weight MSE (N = 8 192 q8 weights, 16 codewords of k = 4096 bits)."""
+        g = torch.Generator().manual_seed(0)
+        sd = {"w": torch.randn(8192, generator=g) * 0.05}
+        scheme = DigitalScheme("q8", code_rate=0.5, k=4096, num_bits_per_symbol=4)
+        tx = Link("awgn", scheme=scheme).transmit(sd, 6.25, seed=0)
+        r = tx.reception
+        assert 0 < r.info["failed_codewords"] < 16
+        step2 = float(r.no_w.min()) * 12
+        per_cw = r.no_w.view(16, 512)  # 512 weights of 8 bits per codeword
+        clean_cw = (per_cw == per_cw.min()).all(1)
+        assert int((~clean_cw).sum()) == r.info["failed_codewords"]
+        err = (r.y - tx.clean).view(16, 512).abs()
+        assert float(err[clean_cw].max()) <= (step2**0.5) / 2 * 1.0001
+        measured = float((r.y - tx.clean).double().square().mean())
+        assert 1 / 1.5 <= float(r.no_w.double().mean()) / measured <= 1.5
 
     def test_sampled_subset_follows_the_trial_seed(self):
         """Each trial decodes its own codeword subset; the same trial repeats exactly."""

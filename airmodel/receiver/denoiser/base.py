@@ -54,20 +54,81 @@ class Prior:
     layer_var: torch.Tensor | None = None
 
 
-def estimate_prior(y: torch.Tensor, no_w: torch.Tensor) -> Prior:
-    """Prior estimated at the receiver from the noisy weights alone.
+def estimate_prior(
+    y: torch.Tensor, no_w: torch.Tensor, segments: Segments | None = None
+) -> Prior:
+    r"""Prior estimated at the receiver from the noisy weights alone.
 
-    ``mean = mean(y)``; ``var = max(Var(y) - mean(no_w), PRIOR_FLOOR_WNR * mean(no_w))``
-    (method of moments; the floor keeps the shrinkage finite when the noise
-    swamps the weights).
+    Constant noise (AWGN, ``no_w`` an expanded scalar): method of moments,
+    ``mean = mean(y)``, ``var = Var(y) - no`` (also the Gaussian maximum
+    likelihood estimate). Per-weight noise: each segment (on-air tensor; the
+    whole vector if ``segments`` is None) gets its own ``(mean_t, var_t)`` —
+    by moments if its noise is constant (digital links: per-tensor ``no_w``,
+    so the pooled result is exactly the global moment estimate), else by
+    maximum likelihood over ``y_i ~ N(mean_t, var_t + no_i)``
+    (:func:`_heteroscedastic_ml`), which weights weight ``i`` by
+    ``1/(var_t + no_i)²`` and so stays stable when ``no_i`` is heavy-tailed
+    (fast Rayleigh fading: ``E[no/|h|²]`` is infinite and the moment estimate
+    swings by orders of magnitude) — and the segments are pooled:
+    ``mean = Σ n_t mean_t / N``, ``var = Σ n_t (var_t + mean_t²) / N - mean²``.
+    Within a segment the noise must not depend on the weight (true for fading;
+    a digital link's noise scales with its tensor's range, hence per segment).
+    The result is floored at ``PRIOR_FLOOR_WNR * mean(no_w)`` to keep the
+    shrinkage finite when the noise swamps the weights.
 
     :input y: [num_weights], real. Noisy weights.
     :input no_w: [num_weights], real. Noise variance of each weight.
+    :input segments: ``[(offset, numel)]`` tiling ``[0, num_weights)``, optional.
     """
     mean_no = mean_noise(no_w)
+    floor = PRIOR_FLOOR_WNR * mean_no
     mean, mean_sq = moments(y)
-    var = max(mean_sq - mean**2 - mean_no, PRIOR_FLOOR_WNR * mean_no)
-    return Prior(mean=mean, var=var, source="estimated")
+    var = mean_sq - mean**2 - mean_no
+    if constant_or_none(no_w) is None and y.numel() > 1:
+        parts = segments if segments is not None else [(0, y.numel())]
+        s1 = s2 = 0.0  # Σ n_t mean_t, Σ n_t (var_t + mean_t²)
+        for off, num in parts:
+            if num == 0:
+                continue
+            ys, ns = y[off : off + num], no_w[off : off + num]
+            m_t, sq_t = moments(ys)
+            v_t = sq_t - m_t**2 - moments(ns)[0]
+            if num > 1 and bool(ns.min() < ns.max()):  # heteroscedastic segment
+                m_t, v_t = _heteroscedastic_ml(ys, ns, max(v_t, floor))
+                v_t = max(v_t, 0.0)
+            s1 += num * m_t
+            s2 += num * (v_t + m_t**2)
+        mean = s1 / y.numel()
+        var = s2 / y.numel() - mean**2
+    return Prior(mean=mean, var=max(var, floor), source="estimated")
+
+
+#: Iterations and relative tolerance of the heteroscedastic ML fixed point.
+ML_ITERATIONS, ML_TOL = 200, 1e-7
+
+
+def _heteroscedastic_ml(
+    y: torch.Tensor, no_w: torch.Tensor, var0: float
+) -> tuple[float, float]:
+    r"""ML ``(mean, var)`` of ``y_i ~ N(mean, var + no_i)``, from ``var0``.
+
+    Fixed point of the likelihood equations: with ``a_i = 1/(var + no_i)``,
+    ``mean = Σ a_i y_i / Σ a_i`` and
+    ``var = Σ a_i² ((y_i - mean)² - no_i) / Σ a_i²`` (float64). The variance
+    may go negative on the way; the caller floors it.
+    """
+    y64, n64 = y.double(), no_w.double()
+    var = var0
+    mean = float(y64.mean())
+    for _ in range(ML_ITERATIONS):
+        a = (n64 + max(var, 0.0)).reciprocal_()
+        mean = float((a * y64).sum() / a.sum())
+        a2 = a.square_()
+        new = float((a2 * ((y64 - mean).square_() - n64)).sum() / a2.sum())
+        if abs(new - var) <= ML_TOL * max(abs(var), 1e-30):
+            return mean, new
+        var = new
+    return mean, var
 
 
 def _check_segments(segments: Segments, n: int) -> torch.Tensor:
@@ -229,7 +290,7 @@ class Denoiser(ABC):
             return genie_prior(clean)
         if self.prior_scope == "layer":
             return estimate_layer_prior(y, no_w, segments)
-        return estimate_prior(y, no_w)
+        return estimate_prior(y, no_w, segments)
 
     @abstractmethod
     def denoise(
