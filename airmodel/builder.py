@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-import channels
+from airmodel import channels
 from airmodel.config import ConfigError, DenoiserConfig, ExperimentConfig
 from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.evaluation.scoring import Scorer, sample_indices

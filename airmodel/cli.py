@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``airmodel`` command line: ``run CONFIG.yaml [--set k=v] [--dry-run]`` and ``train``."""
+"""``airmodel`` command line: ``run``, ``train``, ``configs``, ``report``, ``--version``."""
 
 from __future__ import annotations
 
@@ -12,11 +12,17 @@ __all__ = ["main", "get_args_parser"]
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands ``run`` and ``train``)."""
+    """The argument parser (subcommands ``run``, ``train``, ``configs``, ``report``)."""
+    from airmodel import __version__
+
     p = argparse.ArgumentParser(prog="airmodel", description=__doc__)
-    sub = p.add_subparsers(dest="command", metavar="{run,train}")
+    p.add_argument("--version", action="version", version=f"airmodel {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{run,train,configs,report}")
     r = sub.add_parser("run", help="run an experiment described by a YAML config")
-    r.add_argument("config", help="YAML config, e.g. configs/quickstart.yaml")
+    r.add_argument(
+        "config",
+        help="YAML config file, or a bundled config's name (`airmodel configs`)",
+    )
     r.add_argument(
         "--set",
         dest="overrides",
@@ -34,7 +40,36 @@ def get_args_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "train", help="train a model (see `airmodel train -h`)", add_help=False
     )
+    c = sub.add_parser("configs", help="list the bundled configs, or copy one out")
+    c.add_argument("name", nargs="?", help="bundled config to copy for editing")
+    c.add_argument("--out", default=".", help="folder or file to copy it to")
+    sub.add_parser(
+        "report",
+        help="league table of a results folder (see `airmodel report -h`)",
+        add_help=False,
+    )
     return p
+
+
+def _configs(name: str | None, out: str) -> int:
+    """``airmodel configs [NAME] [--out DEST]``."""
+    from airmodel.resources import bundled_dir, copy_config, list_configs
+
+    if name is None:
+        print(f"Bundled configs ({bundled_dir('configs')}):")
+        for n in list_configs():
+            print(f"  {n}")
+        print(
+            "Run one with `airmodel run NAME`; copy one to edit: `airmodel configs NAME`."
+        )
+        return 0
+    try:
+        dest = copy_config(name, out)
+    except (FileNotFoundError, FileExistsError) as err:
+        print(f"airmodel: error: {err}", file=sys.stderr)
+        return 2
+    print(f"Wrote {dest}; run it with `airmodel run {dest}`.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,16 +79,25 @@ def main(argv: list[str] | None = None) -> int:
         from airmodel.train_cli import main_train
 
         return main_train(argv[1:])
+    if argv[:1] == ["report"]:
+        from airmodel.evaluation.report import main as main_report
+
+        main_report(argv[1:])
+        return 0
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "configs":
+        return _configs(args.name, args.out)
     from airmodel.config import ConfigError, load_config
     from airmodel.data import DatasetNotFoundError
 
     try:
-        cfg = load_config(args.config, args.overrides)
+        from airmodel.resources import find_config
+
+        cfg = load_config(find_config(args.config), args.overrides)
         from airmodel.experiment import dry_run, run_experiment
 
         if args.dry_run:
@@ -77,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 130
+    from airmodel.evaluation.report import summary
+
+    table = summary(out)
+    if table:
+        print("\nWNR [dB] at 60 % / 80 % test accuracy (gain over ML):\n" + table)
     plots = sorted(Path(out).glob("accuracy_vs_*.png"))
     print(f"Results in {out}/" + (f" (plot: {plots[0]})" if plots else ""))
     return 0

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
+from airmodel.paths import resolve_input_paths
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
 
 __all__ = [
@@ -500,6 +501,7 @@ def load_config(
             raise ConfigError(f"{path} is not valid YAML: {err}") from err
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
+        resolve_input_paths(data, path.resolve().parent)  # airmodel/paths.py
     data = apply_overrides(data, overrides or [])
     cfg = from_dict(ExperimentConfig, data)
     _check(cfg)

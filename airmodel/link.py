@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-import channels
+from airmodel import channels
+from airmodel.channels.utils import db, snr_db_to_no
 from airmodel.metrics import moments, mse
 from airmodel.modulation.analog import AnalogScheme, Precision
 from airmodel.modulation.interleaver import Interleaver
@@ -29,7 +30,6 @@ from airmodel.receiver.equalizer import Equalizer
 from airmodel.receiver.receiver import Reception
 from airmodel.transmitter.payload import PayloadSpec, Policy, flatten, unflatten
 from airmodel.transmitter.power_control import TruncatedInversion
-from channels.utils import db, snr_db_to_no
 
 __all__ = ["Link", "LinkStats", "Transmission", "AWGN_CHUNK"]
 

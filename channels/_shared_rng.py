@@ -6,9 +6,8 @@ from __future__ import annotations
 from functools import cache
 
 import torch
+from airmodel.channels.base import SeededMixin
 from sionna.phy import Object
-
-from channels.base import SeededMixin
 
 __all__ = ["SharedSeedMixin", "make_seedable"]
 

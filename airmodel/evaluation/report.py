@@ -12,7 +12,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["accuracy_table", "crossing", "league_table", "format_markdown"]
+__all__ = [
+    "accuracy_table",
+    "crossing",
+    "league_table",
+    "format_markdown",
+    "summary",
+]
 
 
 def crossing(xs: Sequence[float], ys: Sequence[float], target: float) -> float:
@@ -117,11 +123,31 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
+    """Short table printed after a run: WNR [dB] at each target accuracy per receiver.
+
+    Reads ``folder/results.json``; compared schemes are told apart by their
+    ``curve``. Empty when the folder holds no inference rows (federated runs).
+    """
+    path = Path(folder) / "results.json"
+    rows = json.loads(path.read_text()).get("rows", []) if path.is_file() else []
+    rows = [r for r in rows if "accuracy" in r and "wnr_db" in r]
+    if not rows:
+        return ""
+    rows = [{**r, "denoiser": r.get("curve", r["denoiser"])} for r in rows]
+    table = league_table(rows, targets, x="wnr_db")
+    keep = [
+        "denoiser",
+        *(f"{k}@{t:.0%}" for t in targets for k in ("wnr_db", "gain_db")),
+    ]
+    return format_markdown([{k: line[k] for k in keep} for line in table])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m airmodel.evaluation.report RESULTS_DIR [--x wnr_db] [--by-snr]``."""
+    """``airmodel report RESULTS_DIR [--x wnr_db] [--by-snr]`` (or ``python -m ...``)."""
     import argparse
 
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(prog="airmodel report", description=__doc__)
     p.add_argument("folder")
     p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
     p.add_argument("--targets", default="0.6,0.8")
@@ -129,7 +155,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
     )
     a = p.parse_args(argv)
-    data = json.loads((Path(a.folder) / "results.json").read_text())
+    path = Path(a.folder) / "results.json"
+    if not path.is_file():
+        p.error(f"{path} not found; pass a results folder written by `airmodel run`.")
+    data = json.loads(path.read_text())
     targets = [float(t) for t in a.targets.split(",")]
     meta = data.get("meta", {})
     print(

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import channels
+from airmodel import channels
 from airmodel.builder import build_data, build_denoiser, build_device
 from airmodel.config import ConfigError, ExperimentConfig, to_dict
 from airmodel.data import DatasetNotFoundError, load_dataset

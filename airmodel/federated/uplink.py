@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-import channels
+from airmodel import channels
+from airmodel.channels.utils import snr_db_to_no
 from airmodel.metrics import moments
 from airmodel.modulation.analog import AnalogDemodulator, AnalogModulator, Precision
 from airmodel.transmitter.power_control import TruncatedInversion
-from channels.utils import snr_db_to_no
 
 __all__ = ["OverTheAirUplink", "UplinkRound", "UplinkReception"]
 

@@ -7,10 +7,10 @@ import math
 import pytest
 import sionna.phy
 import torch
+from airmodel.channels import AWGNChannel, snr_db_to_no
 from sionna.phy.channel import AWGN
 
-import channels
-from channels import AWGNChannel, snr_db_to_no
+from airmodel import channels
 
 
 class TestSnr:
