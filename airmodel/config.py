@@ -59,20 +59,27 @@ class TrainConfig:
 class ModelConfig:
     """Which network to send: a registered name plus a checkpoint or training recipe."""
 
+    #: A registered name (``airmodel.models`` plugins too) or ``package.module:factory``.
     name: str = "resnet20"
+    #: airmodel checkpoint, plain ``torch.save(state_dict)`` file or ``.safetensors``.
     checkpoint: str | None = None
     train: TrainConfig | None = None
+    #: The model builder's own keyword options (checked against its signature).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Dataset by registry name; ``root`` is a folder or archive."""
 
-    dataset: Literal["digits", "cifar10", "image_folder"] = "digits"
+    #: ``digits``, ``cifar10``, ``image_folder`` or an ``airmodel.datasets`` plugin.
+    dataset: str = "digits"
     root: str | None = None
     download: bool = False
     cache_dir: str | None = None
     test_samples: int | None = None
+    #: The dataset loader's own keyword options (plugins).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,8 @@ class DenoiserConfig:
     beta: float = 0.0
     recalibrate: int = 0
     recalibrate_select: bool = True
+    #: Further constructor options of the denoiser (plugins), checked by name.
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.recalibrate <= 1 << 31:
@@ -208,6 +217,10 @@ class EvaluationConfig:
     #: fused ops (airmodel/evaluation/fused.py); false = the eager model.
     fused: bool = True
     threads: int | None = None
+    #: CPU scoring asks glibc's malloc to keep freed memory (process-wide; ~6 s
+    #: less system time per 10,000-image ResNet-20 pass, benchmarks/allocator.py).
+    #: The CLI's own process opts in; the Python API's Scorer does not by default.
+    keep_freed_memory: bool = True
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,18 @@ from pathlib import Path
 
 import torch
 
-from airmodel.builder import build_data, build_device, build_link, build_model
+from airmodel.builder import (
+    build_data,
+    build_device,
+    build_link,
+    build_model,
+    check_components,
+)
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
+from airmodel.plugins import check_denoisers
 from airmodel.provenance import provenance, write_json_atomic
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
@@ -20,20 +27,9 @@ from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 __all__ = ["run_experiment", "dry_run", "check_denoisers"]
 
 
-def check_denoisers(cfg: ExperimentConfig) -> None:
-    """Selection applies to MMSE_pb only."""
-    for d in cfg.receiver.denoisers:
-        if d.select != "fixed" and d.name != "mmse_pb":
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {d.key!r}: select={d.select!r} "
-                "applies to mmse_pb only; use select: fixed."
-            )
-
-
 def dry_run(cfg: ExperimentConfig) -> str:
     """Validate what can be checked without heavy work; describe the plan."""
-    check_denoisers(cfg)
-    build_link(cfg)
+    check_components(cfg)  # device, link, denoisers, model and dataset names
     m = cfg.model
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
     federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
@@ -137,7 +133,9 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
     device = build_device(cfg)
-    variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
+    variants = [
+        (label, sub, build_link(sub, device)) for label, sub in _scheme_variants(cfg)
+    ]
     top = None
     if cfg.transmitter.compare:
         top = ResultsFolder(
@@ -153,7 +151,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
         folder = ResultsFolder(
             sub.results_dir, to_dict(sub), ROW_KEY, normalize=_normalize
         )
-        cu = getattr(link.scheme, "channel_uses_per_weight", None)
+        cu = link.scheme.channel_uses_per_weight
         folder.set_meta(
             provenance=prov,
             model={

@@ -6,8 +6,9 @@ from __future__ import annotations
 from functools import cache
 
 import torch
-from airmodel.channels.base import SeededMixin
 from sionna.phy import Object
+
+from airmodel.channels.base import SeededMixin
 
 __all__ = ["SharedSeedMixin", "make_seedable"]
 

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import torch
-from airmodel.channels.base import SeededMixin
-from airmodel.channels.registry import register_channel
 from sionna.phy.channel import AWGN as SionnaAWGN
 
 from airmodel._validation import check_nonnegative
+from airmodel.channels.base import SeededMixin
+from airmodel.channels.registry import register_channel
 
 __all__ = ["AWGNChannel"]
 

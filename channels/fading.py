@@ -6,13 +6,13 @@ from __future__ import annotations
 import math
 
 import torch
-from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
-from airmodel.channels.awgn import AWGNChannel
-from airmodel.channels.registry import register_channel
 from sionna.phy import Block
 from sionna.phy.channel import GenerateFlatFadingChannel
 
 from airmodel._validation import check_finite, check_positive_int
+from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.awgn import AWGNChannel
+from airmodel.channels.registry import register_channel
 
 __all__ = ["RayleighChannel", "RicianChannel"]
 

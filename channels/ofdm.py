@@ -6,8 +6,6 @@ from __future__ import annotations
 import math
 
 import torch
-from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
-from airmodel.channels.registry import register_channel
 from sionna.phy import Block
 from sionna.phy.channel import OFDMChannel
 from sionna.phy.channel.tr38901 import CDL, TDL, Antenna
@@ -19,6 +17,8 @@ from sionna.phy.ofdm import (
 )
 
 from airmodel._validation import check_finite, check_one_of, check_positive_int
+from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
 
 __all__ = ["OFDMFadingChannel", "TDLChannel", "CDLChannel"]

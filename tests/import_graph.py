@@ -11,9 +11,8 @@ __all__ = ["module_files", "import_graph", "cycles"]
 
 def module_files() -> dict[str, Path]:
     """``{module name: file}`` for every module of airmodel (channels included)."""
-    import airmodel.channels
-
     import airmodel
+    import airmodel.channels
 
     out: dict[str, Path] = {}
     for pkg, root in (

@@ -18,13 +18,13 @@ from airmodel.data import DatasetNotFoundError, load_dataset
 from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
-from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
 from airmodel.federated.server import bn_policy_to_payload
 from airmodel.federated.split import dirichlet_split, iid_split, paper_split
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.models import get_model, init_weights
+from airmodel.plugins import check_denoisers
 from airmodel.provenance import provenance, write_json_atomic
 from airmodel.seed import make_generator, trial_seed
 from airmodel.transmitter.payload import flatten

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from airmodel.allocator import keep_freed_memory
 from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
+from airmodel.devices import resolve_device
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
 from airmodel.training.checkpoint import (
@@ -36,13 +37,6 @@ _RESUME_KEYS = (
     "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
     "max_train_samples", "pad", "flip", "init_from",
 )  # fmt: skip
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/None -> cuda if available else cpu; otherwise ``torch.device``."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def make_scheduler(

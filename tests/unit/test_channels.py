@@ -7,10 +7,10 @@ import math
 import pytest
 import sionna.phy
 import torch
-from airmodel.channels import AWGNChannel, snr_db_to_no
 from sionna.phy.channel import AWGN
 
 from airmodel import channels
+from airmodel.channels import AWGNChannel, snr_db_to_no
 
 
 class TestSnr:
@@ -31,7 +31,7 @@ class TestRegistry:
         assert isinstance(channels.get("awgn"), AWGNChannel)
 
     def test_unknown_and_duplicate(self):
-        with pytest.raises(ValueError, match="Unknown channel 'nope'"):
+        with pytest.raises(ValueError, match="Unknown channel name 'nope'"):
             channels.get("nope")
         with pytest.raises(ValueError, match="already registered"):
             channels.register_channel("awgn")(object)

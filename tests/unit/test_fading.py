@@ -7,11 +7,11 @@ import math
 import pytest
 import sionna.phy
 import torch
-from airmodel.channels import AWGNChannel, RayleighChannel, RicianChannel
 from scipy import stats
 from sionna.phy.channel import AWGN, GenerateFlatFadingChannel
 
 from airmodel import channels
+from airmodel.channels import AWGNChannel, RayleighChannel, RicianChannel
 from airmodel.link import Link
 from airmodel.modulation.interleaver import Interleaver
 from airmodel.receiver.denoiser import MMSE

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import sionna.phy
 import torch
-from airmodel.channels import CDLChannel, TDLChannel
 from sionna.phy.channel import OFDMChannel
 from sionna.phy.channel.tr38901 import CDL, TDL, Antenna
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import LMMSEEqualizer, LSChannelEstimator, ResourceGridMapper
 
 from airmodel import channels
+from airmodel.channels import CDLChannel, TDLChannel
 from airmodel.link import Link
 from airmodel.receiver.denoiser import MMSE
 from airmodel.receiver.equalizer import equalize
