@@ -46,13 +46,17 @@ def plot_accuracy(
     xlabel: str = "Es/N0 [dB]",
     labels: dict[str, str] | None = None,
 ) -> Path:
-    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``."""
-    import matplotlib
+    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Draws on its own :class:`~matplotlib.figure.Figure` with an Agg canvas:
+    pyplot, its figure registry and the process's backend are left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig = Figure(figsize=(6.4, 4.2))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
     for name, s in summarize(rows, x=x, curve=curve).items():
         mean, std = np.array(s["mean"]) * 100, np.array(s["std"]) * 100
         label = (labels or {}).get(name, name)
@@ -74,6 +78,5 @@ def plot_accuracy(
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=120)
-    plt.close(fig)
     tmp.replace(path)
     return path
