@@ -125,7 +125,11 @@ def main(argv: list[str] | None = None) -> int:
 
     table = summary(out)
     if table:
-        print("\nWNR [dB] at 60 % / 80 % test accuracy (gain over ML):\n" + table)
+        print(
+            "\nWNR [dB] at which each receiver reaches 60 % / 80 % test accuracy, "
+            "gain over ML [dB]\n(n/a: not reached in the swept range; "
+            "`airmodel report FOLDER --by-snr` for more):\n" + table
+        )
     plots = sorted(Path(out).glob("accuracy_vs_*.png"))
     print(f"Results in {out}/" + (f" (plot: {plots[0]})" if plots else ""))
     return 0
