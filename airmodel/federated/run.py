@@ -74,7 +74,7 @@ def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplin
         )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config key `channel`: {err}") from err
-    fading = getattr(ch, "is_fading", False)
+    fading = ch.is_fading
     if fading and pc not in (None, "truncated_inversion"):
         raise ConfigError(
             "config key `channel.options.power_control`: over-the-air aggregation "

@@ -26,7 +26,9 @@ pytestmark = pytest.mark.install
 
 
 def _run(cmd: list[str], cwd: Path, env: dict | None = None) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"{cmd}\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 
@@ -44,17 +46,30 @@ def installed(tmp_path_factory):
             (src / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, src / f)
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    _run([*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp), str(src)], tmp)
+    _run(
+        [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp), str(src)],
+        tmp,
+    )
     (wheel,) = tmp.glob("airmodel-*.whl")
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], tmp)
     py = venv / "bin" / "python"
     site = Path(
-        _run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp).strip()
+        _run(
+            [
+                str(py),
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            tmp,
+        ).strip()
     )
     # Reuse this environment's packages (torch, sionna, ...) without reinstalling them.
     (site / "_outer_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([*pip, "--python", str(py), "install", "--no-deps", "--no-index", str(wheel)], tmp)
+    _run(
+        [*pip, "--python", str(py), "install", "--no-deps", "--no-index", str(wheel)],
+        tmp,
+    )
     return py, venv / "bin", wheel
 
 
@@ -78,9 +93,16 @@ def test_quickstart_runs_from_an_empty_folder(installed, tmp_path):
     py, bin_dir, _ = installed
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env["OMP_NUM_THREADS"] = "1"
-    where = _run([str(py), "-c", "import airmodel, airmodel.channels as c; print(c.__file__)"], tmp_path, env)
+    where = _run(
+        [str(py), "-c", "import airmodel, airmodel.channels as c; print(c.__file__)"],
+        tmp_path,
+        env,
+    )
     assert str(py.parent.parent) in where  # the installed copy, not the checkout
-    assert _run([str(bin_dir / "airmodel"), "--version"], tmp_path, env).strip() == "airmodel 0.1.0"
+    assert (
+        _run([str(bin_dir / "airmodel"), "--version"], tmp_path, env).strip()
+        == "airmodel 0.1.0"
+    )
     assert "quickstart" in _run([str(bin_dir / "airmodel"), "configs"], tmp_path, env)
     out = _run([str(bin_dir / "airmodel"), "run", "quickstart", *SHRINK], tmp_path, env)
     assert "WNR [dB]" in out and "| ml |" in out

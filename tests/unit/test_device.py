@@ -46,6 +46,8 @@ def test_built_link_runs_on_the_run_device(device, overrides):
     assert tx.reception.no_w.device == dev
     sd_hat, stats = link.rebuild(tx, MMSE())
     assert {v.device for v in sd_hat.values()} == {dev}
+    layer_hat, _ = link.rebuild(tx, MMSE(prior_scope="layer"))  # per-layer prior
+    assert {v.device for v in layer_hat.values()} == {dev}
     assert stats.noise_var.device == dev
     assert 0 < stats.weight_mse < stats.signal_power
 

@@ -43,7 +43,9 @@ def commands() -> list[list[str]]:
 def test_python_block_runs_as_written(i, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code = blocks("python")[i]
-    exec(compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"})
+    exec(
+        compile(code, f"README.md python block {i}", "exec"), {"__name__": "__readme__"}
+    )
 
 
 def test_readme_lists_its_commands():
