@@ -458,7 +458,7 @@ def _check(cfg: ExperimentConfig) -> None:
         labels.append(entry["label"])
     if len(set(labels)) != len(labels):
         raise ConfigError("config key `transmitter.compare`: labels must be distinct.")
-    if cfg.data.dataset != "digits" and cfg.data.root is None:
+    if cfg.data.dataset in ("cifar10", "image_folder") and cfg.data.root is None:
         raise ConfigError(
             f"config key `data.root`: dataset {cfg.data.dataset!r} needs the folder "
             "or archive holding it, e.g. --set data.root=/path/to/cifar10-jpeg.tar.gz"

@@ -32,19 +32,28 @@ def test_cycle_finder_finds_a_cycle():
     assert cycles(graph) == [["a", "b", "c"]]
 
 
-def test_channels_is_not_a_top_level_module():
-    """The package is `airmodel.channels`; a top-level `channels` would clash on PyPI."""
-    import airmodel.channels
+def test_nothing_imports_a_top_level_channels_module():
+    """The package is `airmodel.channels`; a top-level `channels` would clash on PyPI
+    (Django Channels). tests/install checks the wheel holds no top-level `channels`."""
+    import ast
 
-    assert Path(airmodel.channels.__file__).parent.name == "channels"
-    assert "channels" not in sys.modules or not sys.modules[
-        "channels"
-    ].__file__.startswith(str(Path(airmodel.channels.__file__).parent))
-    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
-    if pyproject.is_file():
-        text = pyproject.read_text()
-        assert '"airmodel.channels" = "channels"' in text
-        assert '    "channels",' not in text
+    root = Path(__file__).resolve().parents[2]
+    offenders = []
+    for folder in ("airmodel", "channels", "tests", "benchmarks"):
+        for f in (root / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(f.read_text())):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and not node.level
+                    else []
+                )
+                if any(n == "channels" or n.startswith("channels.") for n in names):
+                    offenders.append(f"{f.relative_to(root)}:{node.lineno}")
+    assert offenders == []
+    text = (root / "pyproject.toml").read_text()
+    assert '"airmodel.channels" = "channels"' in text
 
 
 @pytest.mark.parametrize("name", ["protocols", "registry", "paths", "devices"])
