@@ -126,7 +126,7 @@ class DigitalScheme:
         )
         self.chunk_bits = check_positive_int("chunk_bits", chunk_bits)
         self.seed, self.precision = seed, precision
-        cpu = dict(precision=precision, device="cpu")  # never Sionna's default
+        cpu = dict(precision=precision, device=DEVICE.type)  # never Sionna's default
         const = Constellation("pam" if m == 1 else "qam", m, **cpu)
         self.mapper = Mapper(constellation=const, **cpu)
         self.demapper = Demapper(demapping, constellation=const, **cpu)
