@@ -104,9 +104,9 @@ class Link:
         replaced by the prior mean and counted in ``info["lost_weights"]``.
     :param inversion_threshold: ``|h|^2`` below which a symbol is not sent.
     :param device: where the payload, symbols and noise live (a channel built
-        from its name is built there; a given channel must already be). The
-        state dict may come from any device: it is moved here, and
-        :class:`LinkStats` are computed here.
+        from its name is built there). ``None``: a given channel block's own
+        device, else the CPU. The state dict may come from any device: it is
+        moved here, and :class:`LinkStats` are computed here.
 
     Fading channels (``channel.is_fading``) are equalized by ZF, so the
     denoiser gets ``y = w + n`` with a known per-weight variance
@@ -128,8 +128,12 @@ class Link:
         interleave: bool = False,
         power_control: str = "none",
         inversion_threshold: float = 0.1,
-        device: str | torch.device = "cpu",
+        device: str | torch.device | None = None,
     ) -> None:
+        if device is None:
+            device = (
+                "cpu" if isinstance(channel, str) else getattr(channel, "device", "cpu")
+            )
         self.device = torch.device(device)
         if isinstance(channel, str):
             channel = channels.get(

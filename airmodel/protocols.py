@@ -29,6 +29,8 @@ class Channel(Protocol):
     """
 
     is_fading: bool
+    #: Where the block computes (Sionna blocks: ``"cpu"``, ``"cuda:0"``).
+    device: Any
 
     def seed(self, seed: int | None) -> None:
         """Seed the channel's own generator (``None``: unseeded)."""

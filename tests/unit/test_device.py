@@ -76,3 +76,13 @@ def test_resolve_device_checks_existence():
     with pytest.raises(RuntimeError, match="CUDA device"):
         resolve_device(f"cuda:{n}")
     assert sionna_device("cuda") == "cuda:0" and sionna_device("cpu") == "cpu"
+
+
+def test_link_takes_a_given_channels_device_and_refuses_non_channels(device):
+    from airmodel.channels import AWGNChannel
+    from airmodel.link import Link
+
+    link = Link(AWGNChannel(device=sionna_device(device)))
+    assert link.device == resolve_device(device)
+    with pytest.raises(TypeError, match="airmodel.protocols.Channel"):
+        Link(lambda x, no: x)
