@@ -47,5 +47,9 @@ class _SourceTreeFinder(importlib.abc.MetaPathFinder):
         )
 
 
-if not (_HERE / "channels").is_dir() and (_SIBLING_CHANNELS / "__init__.py").is_file():
+if (
+    not (_HERE / "channels").is_dir()  # an installed wheel has the real subpackage
+    and (_HERE.parent / "pyproject.toml").is_file()  # a source tree, not site-packages
+    and (_SIBLING_CHANNELS / "registry.py").is_file()  # ... whose channels/ is ours
+):
     sys.meta_path.insert(0, _SourceTreeFinder())

@@ -18,6 +18,7 @@ factories that take them, and are never user options.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
@@ -74,8 +75,13 @@ class Registry(Generic[T]):
             return
         self._plugins_loaded = True
         for ep in entry_points(group=self.group):
-            if ep.name in self._factories:
-                continue  # a built-in name wins; the plugin must pick another
+            if ep.name in self._factories:  # a built-in name wins
+                warnings.warn(
+                    f"{self.kind} plugin {ep.name!r} ({ep.value}) is ignored: the name "
+                    f"is taken by a built-in {self.kind}; the plugin must rename it.",
+                    stacklevel=3,
+                )
+                continue
             try:
                 self.add(ep.name, ep.load())
             except Exception as err:  # a broken plugin names itself, not a traceback
