@@ -73,7 +73,8 @@ class Scorer:
         ResNet). ``False`` runs the model eagerly as it is.
     :param metric: Optional task score ``metric(model, (x, y)) -> float`` per
         batch (mean over images); :meth:`accuracy` then returns it instead of
-        classification accuracy (results keep the column name ``accuracy``).
+        classification accuracy (results keep the column name ``accuracy``;
+        ``fit`` selection still minimizes the cross-entropy of :meth:`loss_of`).
     :param keep_freed_memory: on the CPU, ask glibc's malloc to keep freed
         memory (process-wide, see :mod:`airmodel.allocator`; opt-in, config
         key ``evaluation.keep_freed_memory``). Default False.
