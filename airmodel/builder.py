@@ -39,14 +39,18 @@ __all__ = [
 
 
 def build_scheme(cfg: ExperimentConfig, device: torch.device | None = None) -> Scheme:
-    """Transmission scheme named by ``transmitter.scheme`` (options: ``transmitter.digital``)."""
+    """The scheme ``transmitter.scheme`` names, with ``transmitter.digital`` (digital)
+    or ``transmitter.options`` (plugins) as its options, on ``device``."""
     t = cfg.transmitter
-    opts = t.digital if t.scheme == "digital" else {}
+    opts = t.digital if t.scheme == "digital" else t.options
+    key = "transmitter." + (
+        "digital" if t.scheme == "digital" else "options" if t.options else "scheme"
+    )
     ctx = {"precision": t.precision, "device": sionna_device(device or "cpu")}
     try:
         return SCHEMES.build(t.scheme, opts, **ctx)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"config key `transmitter.digital`: {err}") from err
+        raise ConfigError(f"config key `{key}`: {err}") from err
 
 
 def build_link(cfg: ExperimentConfig, device: torch.device | str = "cpu") -> Link:

@@ -87,9 +87,12 @@ class TransmitterConfig:
     """Payload policy and transmission scheme."""
 
     policy: str | list[str] = "paper"
-    scheme: Literal["analog", "digital"] = "analog"
+    #: ``analog``, ``digital`` or an ``airmodel.schemes`` plugin.
+    scheme: str = "analog"
     precision: Literal["single", "double"] = "single"
     digital: dict[str, Any] = field(default_factory=dict)
+    #: Options of a plugin scheme (``digital`` holds the digital scheme's).
+    options: dict[str, Any] = field(default_factory=dict)
     #: Schemes to compare in one run, each ``{label, scheme, digital}``; every
     #: entry gets its own sub-folder and the plot overlays them.
     compare: list[dict[str, Any]] = field(default_factory=list)

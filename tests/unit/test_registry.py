@@ -133,6 +133,8 @@ def test_plugin_from_yaml_through_the_cli(plugin_dist, monkeypatch, capsys):
         ("channel.options={interleave: true}", None),
         ("channel.name=raleigh", "Unknown channel name 'raleigh'"),
         ("transmitter.scheme=digital", None),
+        ("transmitter.scheme=qam", "config key `transmitter.scheme`: Unknown scheme name"),
+        ("transmitter.options={x: 1}", "scheme 'analog' does not take option(s) ['x']"),
         ("transmitter.digital={code_rat: 0.5}", None),  # analog: digital options unused
         ("model.name=resnet21", "Unknown model name 'resnet21'"),
         ("model.name=nopkg.mod:factory", "cannot import it"),
