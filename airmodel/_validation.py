@@ -10,7 +10,22 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_finite", "check_one_of", "check_positive_int", "check_nonnegative"]
+from airmodel.errors import UserError
+
+__all__ = [
+    "MIN_ESNO_DB",
+    "check_esno_db",
+    "check_finite",
+    "check_finite_tensors",
+    "check_nonnegative",
+    "check_one_of",
+    "check_positive_int",
+]
+
+#: Lowest Es/N0 [dB] a link accepts. Below about -300 dB the noise overflows
+#: float32 (NaN rows); at -100 dB the noise is 10^10 times the signal, and a
+#: rebuilt model is pure noise from about -10 dB on, so nothing is lost.
+MIN_ESNO_DB = -100.0
 
 
 def check_finite(name: str, value: Any, *, allow_inf: bool = False) -> float:
@@ -52,4 +67,37 @@ def check_nonnegative(name: str, value: torch.Tensor | float) -> None:
             f"`{name}` must be a non-negative noise variance; got a minimum of "
             f"{t.min().item():.3g}. Compute it from an SNR in dB with "
             "channels.snr_db_to_no(snr_db)."
+        )
+
+
+def check_esno_db(name: str, value: Any) -> float:
+    """Return ``value`` as a float Es/N0 [dB] in ``[MIN_ESNO_DB, inf]``, or raise."""
+    value = check_finite(name, value, allow_inf=True)
+    if value < MIN_ESNO_DB:
+        raise UserError(
+            f"`{name}` = {value:g} dB is below {MIN_ESNO_DB:g} dB: the noise would be "
+            f"10^{-value / 10:.0f} times the signal and overflow to NaN. Use a value "
+            f">= {MIN_ESNO_DB:g} dB (a model is pure noise from about -10 dB on)."
+        )
+    return value
+
+
+def check_finite_tensors(tensors: Any, what: str = "state dict") -> None:
+    """Raise :class:`UserError` naming each tensor with NaN/inf entries and their count.
+
+    :param tensors: a mapping name -> tensor; non-floating entries are skipped.
+    """
+    bad = {}
+    for k, v in tensors.items():
+        if isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex()):
+            n = int((~torch.isfinite(v)).sum())
+            if n:
+                bad[k] = (n, v.numel())
+    if bad:
+        shown = ", ".join(f"{k} {n} of {m}" for k, (n, m) in list(bad.items())[:8])
+        more = f", and {len(bad) - 8} more tensors" if len(bad) > 8 else ""
+        raise UserError(
+            f"The {what} has non-finite (NaN/inf) entries: {shown}{more}. They would "
+            "turn every rebuilt weight into NaN. Retrain (a lower learning rate "
+            "avoids divergence) or restore the file from a copy."
         )

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import inspect
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,6 +17,7 @@ from airmodel.channels.registry import CHANNELS
 from airmodel.config import ConfigError, ExperimentConfig
 from airmodel.data import DATASETS, DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.devices import resolve_device, sionna_device
+from airmodel.errors import CorruptFileError, UserError
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.models.loading import load_weights, model_from_weights
@@ -23,18 +26,22 @@ from airmodel.modulation import SCHEMES
 from airmodel.plugins import build_denoiser, check_denoisers
 from airmodel.protocols import Scheme
 from airmodel.registry import RegistryError
-from airmodel.seed import make_generator
+from airmodel.seed import derive_seed
 from airmodel.training import train
+from airmodel.training.checkpoint import check_clean_accuracy
 
 __all__ = [
-    "build_link",
-    "build_scheme",
-    "build_denoiser",
-    "build_model",
-    "build_data",
-    "build_device",
-    "check_components",
     "Data",
+    "build_data",
+    "build_denoiser",
+    "build_device",
+    "build_link",
+    "build_model",
+    "build_scheme",
+    "check_components",
+    "check_model_fits_data",
+    "score_clean",
+    "train_hint",
 ]
 
 
@@ -89,12 +96,13 @@ def build_link(cfg: ExperimentConfig, device: torch.device | str = "cpu") -> Lin
             f"config key `channel.options`: {err}. Accepted options of "
             f"{cfg.channel.name!r}: {CHANNELS.options(cfg.channel.name)}."
         ) from err
+    scheme = build_scheme(cfg, device)  # names its own config key
     try:
         return Link(
             channel,
             policy=cfg.transmitter.policy,
             precision=cfg.transmitter.precision,
-            scheme=build_scheme(cfg, device),
+            scheme=scheme,
             device=device,
             **link_kwargs,
         )
@@ -104,11 +112,13 @@ def build_link(cfg: ExperimentConfig, device: torch.device | str = "cpu") -> Lin
 
 @dataclass
 class Data:
-    """Test scorer, validation scorer and the dataset's description."""
+    """Test scorer, run-level validation scorer, the dataset's description and
+    the per-trial subset sampler (:class:`~airmodel.evaluation.sweep.TrainingSubsets`)."""
 
     test: Scorer
     validation: Scorer
     info: DatasetInfo
+    subsets: Any = None
 
 
 def _load(
@@ -131,58 +141,50 @@ def _load(
 def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     """Score on the test split; select on ``kappa`` un-augmented training images.
 
-    The validation scorer also holds the receiver's unlabelled pool for
-    batch-norm recalibration: ``max(recalibrate)`` training images drawn with
-    the same seeded permutation, so the first ``kappa`` are the validation
-    images (labels of the others are never loaded onto the device). With
-    ``receiver.recalibrate_augment`` the pool gets the training augmentation.
+    ``subsets`` (:class:`~airmodel.evaluation.sweep.TrainingSubsets`) draws a
+    trial's validation images and unlabelled recalibration pool
+    (``max(recalibrate)`` training images from the same seeded permutation,
+    so the first ``kappa`` are the validation images; with
+    ``receiver.recalibrate_augment`` the pool gets the training augmentation).
+    ``validation`` is the run-level draw (seed keyed by the run seed), used
+    where no trial applies (federated selection).
     """
-    from airmodel.data.transforms import augment, default_augmentation, to_tensor
-    from airmodel.evaluation.sweep import ValidationScorer
+    from airmodel.evaluation.sweep import TrainingSubsets
 
     x_te, y_te, info = _load(cfg, "test")
     if cfg.data.test_samples is not None and cfg.data.test_samples < len(y_te):
-        idx = sample_indices(len(y_te), cfg.data.test_samples, seed=cfg.seed).numpy()
+        idx = sample_indices(
+            len(y_te), cfg.data.test_samples, seed=derive_seed(cfg.seed, "test_subset")
+        ).numpy()
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
-    kappa = min(cfg.receiver.kappa, len(y_tr))
-    pool = min(
-        max((d.recalibrate for d in cfg.receiver.denoisers), default=0), len(y_tr)
-    )
-    # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m: the first kappa
-    # images of the pool are exactly the validation images.
-    order = sample_indices(len(y_tr), max(kappa, pool), seed=cfg.seed + 1).numpy()
-    idx = order[:kappa]
     ev = cfg.evaluation
-    test = Scorer(
-        x_te,
-        y_te,
-        info,
-        device=device,
-        batch_size=ev.batch_size,
-        bf16=ev.bf16,
-        fused=ev.fused,
-        keep_freed_memory=ev.keep_freed_memory,
+    kw = {"device": device, "batch_size": ev.batch_size, "bf16": ev.bf16,
+          "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory}  # fmt: skip
+    test = Scorer(x_te, y_te, info, **kw)
+    subsets = TrainingSubsets(
+        x_tr, y_tr, info, kappa=cfg.receiver.kappa,
+        pool=max((d.recalibrate for d in cfg.receiver.denoisers), default=0),
+        augment=cfg.receiver.recalibrate_augment, scorer_kwargs=kw,
+    )  # fmt: skip
+    val = subsets(derive_seed(cfg.seed, "selection"))
+    return Data(test=test, validation=val, info=info, subsets=subsets)
+
+
+def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:
+    """The `airmodel train` command that writes the checkpoint ``path`` names."""
+    path = Path(path)
+    root = f" --data-root {cfg.data.root}" if cfg.data.root else ""
+    cmd = (
+        f"`airmodel train --model {cfg.model.name} --dataset {cfg.data.dataset}{root} "
+        f"--out {path.parent}`"
     )
-    unlabelled = None
-    if pool:
-        raw = torch.as_tensor(x_tr[order[:pool]])
-        if cfg.receiver.recalibrate_augment:
-            pad, flip = default_augmentation(info)
-            raw = augment(raw, make_generator(cfg.seed + 2), pad, flip)
-        unlabelled = to_tensor(raw, info, device, channels_last=True)
-    val = ValidationScorer(
-        x_tr[idx],
-        y_tr[idx],
-        info,
-        device=device,
-        batch_size=ev.batch_size,
-        bf16=ev.bf16,
-        fused=ev.fused,
-        keep_freed_memory=ev.keep_freed_memory,
-        unlabelled=unlabelled,
+    then = (
+        ""
+        if path.name == "final.pt"
+        else f", then --set model.checkpoint={path.parent}/final.pt"
     )
-    return Data(test=test, validation=val, info=info)
+    return f"Train one with {cmd}{then}, or add a `model.train` section."
 
 
 def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module, dict]:
@@ -200,9 +202,8 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
     if not path.is_file():
         if m.train is None:
             raise ConfigError(
-                f"config key `model.checkpoint`: {str(path)!r} does not exist. Train "
-                f"one with `airmodel train --model {m.name} --out {path.parent}` or "
-                "add a `model.train` section."
+                f"config key `model.checkpoint`: {str(path)!r} does not exist. "
+                f"{train_hint(cfg, path)}"
             )
         t = m.train
         try:
@@ -240,10 +241,10 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
         model = model_from_weights(
             state, ckpt, m.name, options=m.options, what=str(path), **shape
         )
+    except (ConfigError, CorruptFileError):
+        raise  # name the config key, or the file and the fix, already
     except (ValueError, KeyError) as err:
-        if isinstance(err, ConfigError):
-            raise
-        raise ConfigError(f"config key `model.checkpoint`: {err}") from err
+        raise ConfigError(f"config key `model.checkpoint`: {err}") from None
     return model.to(device).eval(), {"model_name": m.name, **ckpt}
 
 
@@ -285,5 +286,55 @@ def build_device(cfg: ExperimentConfig) -> torch.device:
     """``evaluation.device`` resolved (``auto`` = cuda if present)."""
     try:
         return resolve_device(cfg.evaluation.device)
-    except RuntimeError as err:
-        raise ConfigError(f"config key `evaluation.device`: {err}") from err
+    except (RuntimeError, ValueError) as err:
+        raise ConfigError(
+            f"config key `evaluation.device`: {err} E.g. --set evaluation.device=cpu"
+        ) from None
+
+
+def check_model_fits_data(
+    cfg: ExperimentConfig, model: nn.Module, ckpt: dict, info: DatasetInfo
+) -> None:
+    """Refuse a checkpoint whose input channels, classes or image size do not fit
+    the dataset (it would fail deep inside a convolution)."""
+    want = {"in_channels": info.in_channels, "num_classes": info.num_classes}
+    got = {k: ckpt.get(k) for k in want}
+    recorded = (ckpt.get("dataset_info") or {}).get("image_size")
+    if recorded is not None:
+        want["image_size"], got["image_size"] = tuple(info.image_size), tuple(recorded)
+    diff = {
+        k: (got[k], want[k]) for k in want if got[k] is not None and got[k] != want[k]
+    }
+    if diff:
+        where = cfg.model.checkpoint or "the model.train checkpoint"
+        shown = ", ".join(f"{k} {a} vs dataset {b}" for k, (a, b) in diff.items())
+        raise ConfigError(
+            f"config key `model.checkpoint`: {where} was trained on "
+            f"{ckpt.get('dataset')!r} and does not fit dataset {cfg.data.dataset!r} "
+            f"({shown}). Use a checkpoint trained on this dataset, or set data.dataset/"
+            "data.root to the data it was trained on."
+        )
+
+
+def score_clean(
+    cfg: ExperimentConfig,
+    model: nn.Module,
+    ckpt: dict,
+    data: Data,
+    accept_accuracy_gap: bool = False,
+) -> float:
+    """Clean test accuracy of ``model``, checked against what its checkpoint records.
+
+    See :func:`airmodel.training.checkpoint.check_clean_accuracy`; with
+    ``accept_accuracy_gap`` a gap is only reported (CLI ``--accept-accuracy-gap``).
+    """
+    check_model_fits_data(cfg, model, ckpt, data.info)
+    acc = data.test.accuracy(model)
+    path = cfg.model.checkpoint or f"{cfg.model.train.out}/final.pt"
+    try:
+        check_clean_accuracy(acc, ckpt.get("test_accuracy"), len(data.test), path)
+    except UserError as err:
+        if not accept_accuracy_gap:
+            raise
+        print(f"airmodel: warning: {err}", file=sys.stderr)
+    return acc

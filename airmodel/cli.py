@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 __all__ = ["main", "get_args_parser"]
+
+_DEBUG_HELP = "show the traceback of an error (also AIRMODEL_DEBUG=1)"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -17,7 +18,8 @@ def get_args_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="airmodel", description=__doc__)
     p.add_argument("--version", action="version", version=f"airmodel {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="{run,train,configs,report}")
+    p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    sub = p.add_subparsers(dest="command", metavar="{run,train,merge,configs,report}")
     r = sub.add_parser("run", help="run an experiment described by a YAML config")
     r.add_argument(
         "config",
@@ -37,6 +39,22 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="validate the config and print the plan, run nothing",
     )
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    r.add_argument(
+        "--accept-accuracy-gap",
+        action="store_true",
+        help="run even if the model's clean accuracy is far from what its "
+        "checkpoint records (e.g. a model changed on purpose)",
+    )
+    r.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run the I-th of N disjoint parts of the plan into out_dir/shard-I-of-N "
+        "(join them with `airmodel merge`)",
+    )
+    r.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
+    m = sub.add_parser("merge", help="join the shard folders of one run")
+    m.add_argument("out", help="folder to write the merged results to")
+    m.add_argument("folders", nargs="+", help="shard folders (all N of one run)")
     sub.add_parser(
         "train", help="train a model (see `airmodel train -h`)", add_help=False
     )
@@ -63,66 +81,62 @@ def _configs(name: str | None, out: str) -> int:
             "Run one with `airmodel run NAME`; copy one to edit: `airmodel configs NAME`."
         )
         return 0
-    try:
-        dest = copy_config(name, out)
-    except (FileNotFoundError, FileExistsError) as err:
-        print(f"airmodel: error: {err}", file=sys.stderr)
-        return 2
+    dest = copy_config(name, out)  # errors: UserError, printed by guarded()
     print(f"Wrote {dest}; run it with `airmodel run {dest}`.")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for a user error, with no traceback)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Entry point; returns the exit code (2: user error, 1: environment failure).
+
+    Errors print one or two lines and no traceback (``airmodel.errors``);
+    ``--debug`` anywhere on the line, or ``AIRMODEL_DEBUG=1``, shows it.
+    """
+    from airmodel.errors import debug_requested, guarded
+
+    debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     if argv[:1] == ["train"]:
         from airmodel.train_cli import main_train
 
-        return main_train(argv[1:])
+        return main_train(argv[1:], debug=debug)
     if argv[:1] == ["report"]:
         from airmodel.evaluation.report import main as main_report
 
-        main_report(argv[1:])
-        return 0
+        return guarded("airmodel", lambda: main_report(argv[1:]) or 0, debug)
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
+    return guarded("airmodel", lambda: _run(args), debug)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``airmodel run``, ``merge`` and ``configs``."""
+    from airmodel.evaluation.shard import merge, parse_shard
+
     if args.command == "configs":
         return _configs(args.name, args.out)
-    from airmodel.config import ConfigError, load_config
-    from airmodel.data import DatasetNotFoundError
-
-    try:
-        from airmodel.resources import find_config
-
-        cfg = load_config(find_config(args.config), args.overrides)
-        from airmodel.experiment import dry_run, run_experiment
-
-        if args.dry_run:
-            print(dry_run(cfg))
-            return 0
-        out = run_experiment(cfg, progress=not args.no_progress)
-    except (ConfigError, DatasetNotFoundError, FileNotFoundError) as err:
-        print(f"airmodel: error: {err}", file=sys.stderr)
-        return 2
-    except ValueError as err:
-        if os.environ.get("AIRMODEL_DEBUG"):
-            raise
-        print(
-            f"airmodel: error: {err} (set AIRMODEL_DEBUG=1 for a traceback)",
-            file=sys.stderr,
-        )
-        return 2
-    except KeyboardInterrupt:
-        print(
-            "\nairmodel: interrupted; rerun the same command to resume.",
-            file=sys.stderr,
-        )
-        return 130
+    if args.command == "merge":
+        out, n = merge(args.out, args.folders)
+        print(f"Merged {len(args.folders)} shard folders: {n} rows in {out}/")
+        return 0
+    from airmodel.config import load_config
     from airmodel.evaluation.report import summary
+    from airmodel.experiment import dry_run, run_experiment
+    from airmodel.resources import find_config
 
+    shard = parse_shard(args.shard) if args.shard else None
+    cfg = load_config(find_config(args.config), args.overrides)
+    if args.dry_run:
+        print(dry_run(cfg))
+        return 0
+    out = run_experiment(
+        cfg,
+        progress=not args.no_progress,
+        accept_accuracy_gap=args.accept_accuracy_gap,
+        shard=shard,
+    )
     table = summary(out)
     if table:
         print(

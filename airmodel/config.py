@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from airmodel._validation import MIN_ESNO_DB
+from airmodel.errors import UserError
 from airmodel.paths import resolve_input_paths
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
 
@@ -37,7 +39,7 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config key has a wrong value; the message names key, value and fix."""
 
 
@@ -337,11 +339,26 @@ def _type_name(tp: Any) -> str:
     ]
 
 
+#: A number as YAML 1.1 leaves it a string (``5e-4``, ``1E3``: no dot).
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _fix(key: str) -> str:
+    """How to set ``key`` from the command line (a list item: the whole list)."""
+    base = key.split("[", 1)[0]
+    if base != key:
+        return f"--set {base}=[...] (the whole list)"
+    return f"--set {key}=..."
+
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
+    hint = ""
+    if tp is int and isinstance(value, float | str) and not isinstance(value, bool):
+        hint = " (write a whole number with digits only, e.g. 1000)"
     bad = ConfigError(
-        f"config key `{key}`: expected {_type_name(tp)}; got {value!r}. "
-        f"Fix it in the YAML file or with --set {key}=..."
+        f"config key `{key}`: expected {_type_name(tp)}; got {value!r}{hint}. "
+        f"Fix it in the YAML file or with {_fix(key)}"
     )
     if origin in (typing.Union, types.UnionType):
         for arg in typing.get_args(tp):
@@ -385,6 +402,8 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
             return value
         raise bad
     if tp is float:
+        if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.1 reads 5e-4 as a string
         if isinstance(value, int | float) and not isinstance(value, bool):
             if math.isnan(value):
                 raise bad
@@ -426,8 +445,13 @@ def _check(cfg: ExperimentConfig) -> None:
     if not cfg.sweep.snr_db and cfg.experiment == "inference":
         raise ConfigError("config key `sweep.snr_db`: give at least one Es/N0 in dB.")
     for i, v in enumerate(cfg.sweep.snr_db):
-        if math.isinf(v) and v < 0:
-            raise ConfigError(f"config key `sweep.snr_db[{i}]`: -inf is not an SNR.")
+        if v < MIN_ESNO_DB:
+            raise ConfigError(
+                f"config key `sweep.snr_db[{i}]`: {v:g} dB is below {MIN_ESNO_DB:g} "
+                "dB, where the noise overflows to NaN (a model is pure noise from "
+                f"about -10 dB on). Use values >= {MIN_ESNO_DB:g}, e.g. --set "
+                "sweep.snr_db=[-10,0,10]."
+            )
     keys = [d.key for d in cfg.receiver.denoisers]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:
@@ -473,6 +497,14 @@ def to_dict(cfg: Any) -> Any:
     return dataclasses.asdict(cfg)
 
 
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    """One line: what the YAML parser found and where."""
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    mark = getattr(err, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    return f"{problem}{where}"
+
+
 def _parse_override(item: str) -> tuple[list[str], Any]:
     if "=" not in item or item.startswith("="):
         raise ConfigError(
@@ -484,8 +516,9 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw != "" else None
     except yaml.YAMLError as err:
         raise ConfigError(
-            f"Override {item!r}: value is not valid YAML ({err})."
-        ) from err
+            f"Override {item!r}: the value is not valid YAML ({_yaml_problem(err)}); "
+            "quote text and close brackets, e.g. --set sweep.snr_db=[0,5,10]."
+        ) from None
     return key.strip().split("."), value
 
 
@@ -514,7 +547,11 @@ def load_config(
         try:
             data = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as err:
-            raise ConfigError(f"{path} is not valid YAML: {err}") from err
+            raise ConfigError(
+                f"{path} is not valid YAML: {_yaml_problem(err)}; fix that line."
+            ) from None
+        except (OSError, UnicodeDecodeError) as err:
+            raise ConfigError(f"Config file {path} cannot be read: {err}.") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
         resolve_input_paths(data, path.resolve().parent)  # airmodel/paths.py

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from airmodel import channels
+from airmodel._validation import check_esno_db, check_finite_tensors
 from airmodel.channels.utils import db, snr_db_to_no
 from airmodel.devices import sionna_device
 from airmodel.metrics import moments, mse
@@ -163,10 +164,17 @@ class Link:
         snr_db: float,
         seed: int | None = None,
     ) -> Transmission:
-        """Send ``state_dict`` once at Es/N0 ``snr_db``; return what the receiver got."""
-        no = snr_db_to_no(snr_db)
+        """Send ``state_dict`` once at Es/N0 ``snr_db``; return what the receiver got.
+
+        Refuses (``UserError``) a state dict with NaN/inf entries, naming each
+        tensor and its count, and an Es/N0 below ``MIN_ESNO_DB``
+        (:mod:`airmodel._validation`).
+        """
+        no = snr_db_to_no(check_esno_db("snr_db", snr_db))
         vector, spec = flatten(state_dict, self.policy)
         vector = vector.to(self.device)
+        if vector.is_floating_point() and not bool(torch.isfinite(vector).all()):
+            check_finite_tensors(state_dict, "state dict handed to the link")
         mean, power = moments(vector[: spec.num_air])
         extra = {"spec": spec} if self.scheme.uses_spec else {}
         x, side = self.scheme.modulate(vector[: spec.num_air], power=power, **extra)

@@ -23,13 +23,16 @@ from collections.abc import Callable, Iterable, Mapping
 from importlib.metadata import entry_points
 from typing import Any, Generic, TypeVar
 
+from airmodel.errors import UserError
+
 __all__ = ["Registry", "RegistryError"]
 
 T = TypeVar("T")
 
 
-class RegistryError(ValueError):
-    """Unknown name or option; the message lists what is accepted."""
+class RegistryError(UserError):
+    """Unknown name or option; the message lists what is accepted (a
+    :class:`~airmodel.errors.UserError`: the CLI prints it as one line)."""
 
 
 class Registry(Generic[T]):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from airmodel.errors import UserError
+
 __all__ = ["bundled_dir", "list_configs", "find_config", "copy_config"]
 
 _PKG = Path(__file__).resolve().parent
@@ -36,13 +38,15 @@ def find_config(name_or_path: str | Path) -> Path:
     name the bundled quickstart when no such file exists in the working
     directory.
     """
+    from airmodel.config import ConfigError
+
     path = Path(name_or_path)
     if path.is_file():
         return path
     bundled = bundled_dir("configs") / (path.stem + ".yaml")
     if path.suffix in ("", ".yaml") and bundled.is_file():
         return bundled
-    raise FileNotFoundError(
+    raise ConfigError(
         f"Config {str(name_or_path)!r} not found: not a file and not a bundled "
         f"config. Bundled: {', '.join(list_configs())} (`airmodel configs`)."
     )
@@ -62,7 +66,9 @@ def copy_config(name: str, dest: str | Path = ".") -> Path:
     if dest.is_dir():
         dest = dest / src.name
     if dest.exists():
-        raise FileExistsError(f"{dest} exists; pass another destination or remove it.")
+        raise UserError(
+            f"{dest} exists; pass another destination (--out) or remove it."
+        )
     text = relocate_paths(src.read_text(), src.parent)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(text)

@@ -30,14 +30,14 @@ def get_args_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="folder or archive of the data")
     p.add_argument("--download", action="store_true", help="cifar10: fetch if absent")
     p.add_argument("--cache-dir", default=None, help="image_folder decode cache")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--epochs", type=_positive_int, default=30)
+    p.add_argument("--batch-size", type=_positive_int, default=256)
     p.add_argument("--lr", type=float, default=0.2, help="peak learning rate")
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--weight-decay", type=float, default=5e-4)
     p.add_argument("--schedule", choices=("onecycle", "cosine"), default="onecycle")
     p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_nonnegative_int, default=0)
     p.add_argument(
         "--init-from",
         default=None,
@@ -50,7 +50,9 @@ def get_args_parser() -> argparse.ArgumentParser:
         default=True,
         help="continue OUT/last.pt if present (default on)",
     )
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument(
+        "--threads", type=_positive_int, default=None, help="torch CPU threads (>= 1)"
+    )
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument(
         "--bf16",
@@ -58,45 +60,81 @@ def get_args_parser() -> argparse.ArgumentParser:
         default="auto",
         help="bf16 autocast; auto = only where native (not on AVX2-only CPUs)",
     )
-    p.add_argument("--max-train-samples", type=int, default=None)
-    p.add_argument("--eval-every", type=int, default=5)
+    p.add_argument("--max-train-samples", type=_positive_int, default=None)
+    p.add_argument(
+        "--eval-every", type=_nonnegative_int, default=5, help="epochs; 0 = at the end"
+    )
+    p.add_argument(
+        "--debug", action="store_true", help="show the traceback of an error"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm bars")
     return p
 
 
-def main_train(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv``, train, print the checkpoint path; return the exit code."""
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1, e.g. 2; got {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1; got {value}")
+    return value
+
+
+def _nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; got {text!r}")
+    return value
+
+
+def main_train(argv: Sequence[str] | None = None, debug: bool = False) -> int:
+    """Parse ``argv``, train, print the checkpoint path; return the exit code.
+
+    Errors print one line (``airmodel.errors``); ``--debug`` shows the traceback.
+    """
+    from airmodel.errors import debug_requested, guarded
+
+    flag, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     args = get_args_parser().parse_args(argv)
+    return guarded("airmodel train", lambda: _train(args), debug or flag)
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Run :func:`airmodel.training.train` with the parsed options."""
     from airmodel.training import train
 
-    try:
-        path = train(
-            model_name=args.model,
-            dataset=args.dataset,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            momentum=args.momentum,
-            weight_decay=args.weight_decay,
-            schedule=args.schedule,
-            label_smoothing=args.label_smoothing,
-            seed=args.seed,
-            out_dir=args.out,
-            resume=args.resume,
-            device=args.device,
-            amp_bf16={"auto": None, "on": True, "off": False}[args.bf16],
-            num_threads=args.threads,
-            progress=not args.no_progress,
-            data_root=args.data_root,
-            download=args.download,
-            cache_dir=args.cache_dir,
-            max_train_samples=args.max_train_samples,
-            eval_every=args.eval_every,
-            init_from=args.init_from,
-        )
-    except (FileNotFoundError, ValueError, TypeError) as e:
-        print(f"airmodel train: error: {e}", file=sys.stderr)
-        return 2
+    path = train(
+        model_name=args.model,
+        dataset=args.dataset,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        schedule=args.schedule,
+        label_smoothing=args.label_smoothing,
+        seed=args.seed,
+        out_dir=args.out,
+        resume=args.resume,
+        device=args.device,
+        amp_bf16={"auto": None, "on": True, "off": False}[args.bf16],
+        num_threads=args.threads,
+        progress=not args.no_progress,
+        data_root=args.data_root,
+        download=args.download,
+        cache_dir=args.cache_dir,
+        max_train_samples=args.max_train_samples,
+        eval_every=args.eval_every,
+        init_from=args.init_from,
+    )
     print(path)
     return 0
 

@@ -16,6 +16,7 @@ from airmodel.data.info import (
     DatasetNotFoundError,
 )
 from airmodel.data.transforms import augment, to_tensor
+from airmodel.errors import UserError
 from airmodel.registry import Registry
 
 __all__ = [
@@ -40,7 +41,7 @@ DATASETS: Registry[tuple[np.ndarray, np.ndarray, DatasetInfo]] = Registry(
 
 def _needs_root(name: str, root: str | Path | None) -> str | Path:
     if root is None:
-        raise ValueError(
+        raise UserError(
             f"Dataset {name!r} needs `root` (CLI: --data-root PATH), the folder "
             "or archive that holds it."
         )

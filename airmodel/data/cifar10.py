@@ -6,13 +6,21 @@ import hashlib
 import pickle
 import shutil
 import tarfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 
-from airmodel.data.info import CIFAR10_MEAN, CIFAR10_STD, DatasetInfo
+from airmodel.data.info import (
+    CIFAR10_MEAN,
+    CIFAR10_STD,
+    READ_ERRORS,
+    DatasetInfo,
+    corrupt_dataset,
+)
 from airmodel.data.info import DatasetNotFoundError as DatasetNotFoundError
+from airmodel.errors import EnvironmentFailure
 
 __all__ = ["CIFAR10_CLASSES", "CIFAR10_MD5", "CIFAR10_URL", "load_cifar10"]
 
@@ -39,12 +47,19 @@ def _download(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     dst = root / TARBALL
     tmp = dst.with_suffix(".part")
-    with urllib.request.urlopen(CIFAR10_URL) as r, open(tmp, "wb") as f:
-        shutil.copyfileobj(r, f)
+    try:
+        with urllib.request.urlopen(CIFAR10_URL, timeout=60) as r, open(tmp, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
+        tmp.unlink(missing_ok=True)
+        raise EnvironmentFailure(
+            f"downloading {CIFAR10_URL} failed ({getattr(err, 'reason', err)}). "
+            f"Without network, fetch {TARBALL} on another machine and put it at {dst}."
+        ) from None
     got = _md5(tmp)
     if got != CIFAR10_MD5:
         tmp.unlink()
-        raise OSError(
+        raise EnvironmentFailure(
             f"Downloaded {CIFAR10_URL} has md5 {got}, expected {CIFAR10_MD5}; "
             "the download is corrupt. Try again, or fetch the file by hand."
         )
@@ -78,6 +93,17 @@ def _from_tar(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     return _decode(entries)
 
 
+def _read(reader, path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """``reader(path, split)``, a damaged file reported as such."""
+    try:
+        return reader(path, split)
+    except DatasetNotFoundError:
+        raise
+    except READ_ERRORS as err:
+        bad = corrupt_dataset(path, err)
+        raise bad from (None if bad is err else err)
+
+
 def load_cifar10(
     root: str | Path, split: str = "train", download: bool = False
 ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
@@ -97,20 +123,21 @@ def load_cifar10(
         raise ValueError(f"`split` must be one of ('train', 'test'); got {split!r}.")
     root = Path(root).expanduser()
     if root.is_file():
-        images, labels = _from_tar(root, split)
+        images, labels = _read(_from_tar, root, split)
     elif (root / "data_batch_1").is_file() or (root / "test_batch").is_file():
-        images, labels = _from_folder(root, split)
+        images, labels = _read(_from_folder, root, split)
     elif (root / FOLDER).is_dir():
-        images, labels = _from_folder(root / FOLDER, split)
+        images, labels = _read(_from_folder, root / FOLDER, split)
     elif (root / TARBALL).is_file():
-        images, labels = _from_tar(root / TARBALL, split)
+        images, labels = _read(_from_tar, root / TARBALL, split)
     elif download:
-        images, labels = _from_tar(_download(root), split)
+        images, labels = _read(_from_tar, _download(root), split)
     else:
         raise DatasetNotFoundError(
             f"CIFAR-10 not found: put {TARBALL} (from {CIFAR10_URL}) or its "
             f"extracted {FOLDER}/ folder at {root / TARBALL} or {root / FOLDER}, "
-            "or pass download=True (CLI: --download) to fetch it."
+            "or let airmodel fetch it (airmodel train --download; airmodel run "
+            "--set data.download=true; Python: download=True)."
         )
     info = DatasetInfo(
         "cifar10", 10, 3, CIFAR10_MEAN, CIFAR10_STD, (32, 32), CIFAR10_CLASSES

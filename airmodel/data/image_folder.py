@@ -6,6 +6,8 @@ import hashlib
 import io
 import os
 import tarfile
+import warnings
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -14,9 +16,11 @@ from PIL import Image
 from airmodel.data.info import (
     CIFAR10_MEAN,
     CIFAR10_STD,
+    READ_ERRORS,
     DatasetInfo,
     DatasetNotFoundError,
     channel_stats,
+    corrupt_dataset,
 )
 
 __all__ = ["IMAGE_EXTENSIONS", "default_cache_dir", "load_image_folder"]
@@ -61,11 +65,17 @@ def _iter_files(root: Path):
 def _decode_all(root: Path) -> dict[str, np.ndarray]:
     """Decode every image once; return arrays for both splits and the class list."""
     raw: dict[str, list[tuple[str, str, np.ndarray]]] = {s: [] for s in SPLITS}
-    for split, cls, name, data in _iter_files(root):
-        with Image.open(io.BytesIO(data)) as im:
-            im = im.convert("L" if im.mode in ("L", "1", "I;16") else "RGB")
-            arr = np.asarray(im, dtype=np.uint8)
-        raw[split].append((cls, name, arr if arr.ndim == 3 else arr[..., None]))
+    where: str | Path = root
+    try:
+        for split, cls, name, data in _iter_files(root):
+            where = name
+            with Image.open(io.BytesIO(data)) as im:
+                im = im.convert("L" if im.mode in ("L", "1", "I;16") else "RGB")
+                arr = np.asarray(im, dtype=np.uint8)
+            raw[split].append((cls, name, arr if arr.ndim == 3 else arr[..., None]))
+    except READ_ERRORS as err:  # PIL's UnidentifiedImageError is an OSError
+        bad = corrupt_dataset(root if root.is_file() else where, err)  # a file
+        raise bad from (None if bad is err else err)
     classes = sorted({c for c, _, _ in raw["train"]})
     if not classes:
         raise DatasetNotFoundError(
@@ -123,10 +133,22 @@ def _cache_key(root: Path) -> str:
 
 def _load_cached(root: Path, cache_dir: Path | None) -> dict[str, np.ndarray]:
     cache_dir = default_cache_dir() if cache_dir is None else Path(cache_dir)
-    path = cache_dir / f"image_folder-{_cache_key(root)}.npz"
+    try:
+        path = cache_dir / f"image_folder-{_cache_key(root)}.npz"
+    except READ_ERRORS as err:
+        bad = corrupt_dataset(root, err)
+        raise bad from (None if bad is err else err)
     if path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as err:
+            warnings.warn(
+                f"decode cache {path} is unreadable ({type(err).__name__}); "
+                "decoding the images again.",
+                stacklevel=2,
+            )
+            path.unlink(missing_ok=True)
     arrays = _decode_all(root)
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -11,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from airmodel.evaluation.results import read_results
+from airmodel.evaluation.store import Journal
 
 __all__ = [
     "accuracy_table",
@@ -123,14 +125,19 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _has_results(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a journal or (older layout) a ``results.json``."""
+    return any((Path(folder) / f).is_file() for f in (Journal.NAME, "results.json"))
+
+
 def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
     """Short table printed after a run: WNR [dB] at each target accuracy per receiver.
 
-    Reads ``folder/results.json``; compared schemes are told apart by their
-    ``curve``. Empty when the folder holds no inference rows (federated runs).
+    Reads the folder's rows (:func:`~airmodel.evaluation.results.read_results`);
+    compared schemes are told apart by their ``curve``. Empty when the folder
+    holds no inference rows (federated runs).
     """
-    path = Path(folder) / "results.json"
-    rows = json.loads(path.read_text()).get("rows", []) if path.is_file() else []
+    rows = read_results(folder)[1] if _has_results(folder) else []
     rows = [r for r in rows if "accuracy" in r and "wnr_db" in r]
     if not rows:
         return ""
@@ -155,20 +162,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
     )
     a = p.parse_args(argv)
-    path = Path(a.folder) / "results.json"
-    if not path.is_file():
-        p.error(f"{path} not found; pass a results folder written by `airmodel run`.")
-    data = json.loads(path.read_text())
+    if not _has_results(a.folder):
+        p.error(
+            f"{a.folder} holds no {Journal.NAME} or results.json; pass a results "
+            "folder written by `airmodel run`."
+        )
+    meta, rows = read_results(a.folder)
     targets = [float(t) for t in a.targets.split(",")]
-    meta = data.get("meta", {})
     print(
         f"clean accuracy {meta.get('clean_accuracy')}, test images "
         f"{meta.get('test_images')}"
     )
-    print(format_markdown(league_table(data["rows"], targets, x=a.x)))
+    print(format_markdown(league_table(rows, targets, x=a.x)))
     if a.by_snr:
         print()
-        print(accuracy_table(data["rows"]))
+        print(accuracy_table(rows))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ The model comes from a registered name (``resnet20``, plugins) or a
 
 from __future__ import annotations
 
+import io
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from airmodel._validation import check_finite_tensors
+from airmodel.errors import CorruptFileError, MissingFileError, UserError
+from airmodel.integrity import ZIP_INTEGRITY, check_zip_seal
 from airmodel.models.registry import get_model
 
 __all__ = [
@@ -27,8 +32,69 @@ __all__ = [
     "load_weights",
     "load_model",
     "model_from_weights",
+    "read_torch_file",
     "tied_groups",
+    "warn_unsealed",
 ]
+
+_RETRAIN = (
+    "Restore it from a copy, or retrain it: `airmodel train ... --out DIR` "
+    "writes DIR/final.pt."
+)
+
+
+def read_torch_file(
+    path: str | Path, weights_only: bool = True, fix: str | None = None
+) -> tuple[Any, bool]:
+    """``(object, sealed)``: ``torch.load`` of ``path`` after checking its seal.
+
+    A sealed file (:func:`airmodel.integrity.seal_zip`) whose bytes changed, a
+    file ``torch.load`` cannot read, and a dict recording ``"integrity"``
+    without a seal raise :class:`CorruptFileError`; an unsealed file (a plain
+    ``torch.save``, or an airmodel checkpoint older than the seal) is read.
+
+    :param weights_only: ``torch.load``'s; only ever applied to verified bytes
+        or to an unsealed file.
+    :param fix: What the user should do about a corrupt file (default: retrain).
+    """
+    path = Path(path)
+    fix = fix or _RETRAIN
+    if not path.is_file():
+        raise MissingFileError(f"Checkpoint {path} not found (or not a file). {fix}")
+    data = path.read_bytes()
+    sealed = check_zip_seal(data, path, fix)
+    try:
+        obj = torch.load(
+            io.BytesIO(data), map_location="cpu", weights_only=weights_only
+        )
+    except Exception as err:  # pickle/zip errors of a damaged file say nothing useful
+        first = str(err).split(". ")[0][:120]
+        what = "empty file" if not data else f"{type(err).__name__}: {first}"
+        raise CorruptFileError(path, f"torch.load fails: {what}", fix) from err
+    if isinstance(obj, dict) and obj.get("integrity") == ZIP_INTEGRITY:
+        del obj["integrity"]
+        if not sealed:
+            raise CorruptFileError(path, "its sha256 seal is missing or damaged", fix)
+    return obj, sealed
+
+
+def warn_unsealed(path: str | Path, obj: Mapping[str, Any]) -> None:
+    """Warn that the unsealed file ``path`` (holding ``obj``) cannot be checked."""
+    what = (
+        "written before airmodel sealed checkpoints"
+        if "model_name" in obj or "config" in obj
+        else "a plain torch.save file"
+    )
+    then = (
+        "`airmodel run` still compares its clean accuracy with the recorded one"
+        if "test_accuracy" in obj
+        else "airmodel.training.save_atomic({'state_dict': ..., 'model_name': ...}, "
+        "path) writes a sealed copy"
+    )
+    warnings.warn(
+        f"{path} has no sha256 seal ({what}), so its bytes cannot be checked; {then}.",
+        stacklevel=3,
+    )
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -36,39 +102,47 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, A
 
     ``metadata`` is the checkpoint dict without its weights (``model_name``,
     ``num_classes``, ...) for an airmodel checkpoint, the file's string
-    metadata for safetensors, ``{}`` for a plain state dict.
+    metadata for safetensors, ``{}`` for a plain state dict. A sealed
+    checkpoint's sha256 is checked first (:func:`read_torch_file`).
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"Checkpoint {path} not found; train one with `airmodel train ... "
             f"--out {path.parent}` or point at a state-dict / .safetensors file."
         )
     if path.suffix == ".safetensors":
         try:
-            from safetensors import safe_open
+            from safetensors import SafetensorError, safe_open
         except ImportError as err:
-            raise ValueError(
+            raise UserError(
                 f"{path} is a .safetensors file; install the optional dependency: "
                 "pip install 'airmodel[safetensors]'."
             ) from err
-        with safe_open(str(path), framework="pt") as f:
-            meta = dict(f.metadata() or {})
-            state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                meta = dict(f.metadata() or {})
+                state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+        except SafetensorError as err:
+            raise CorruptFileError(
+                path, f"safetensors cannot read it: {err}", "Restore it from a copy."
+            ) from None
         return state, meta
-    obj = torch.load(path, map_location="cpu", weights_only=True)
+    obj, sealed = read_torch_file(path)
     if not isinstance(obj, Mapping):
-        raise ValueError(
+        raise UserError(
             f"{path} holds a {type(obj).__name__}, not a state dict; save "
             "`model.state_dict()`, not the model."
         )
+    if not sealed:
+        warn_unsealed(path, obj)
     inner = obj.get("state_dict", obj.get("model"))
     if isinstance(inner, Mapping):  # an airmodel (or similar) checkpoint
         meta = {k: v for k, v in obj.items() if k not in ("state_dict", "model")}
         return dict(inner), meta
     if all(isinstance(v, torch.Tensor) for v in obj.values()):
         return dict(obj), {}
-    raise ValueError(
+    raise UserError(
         f"{path} is neither an airmodel checkpoint (`state_dict` + `model_name`) nor "
         "a plain state dict of tensors; save it with torch.save(model.state_dict())."
     )
@@ -110,17 +184,28 @@ def model_from_weights(
     """Build the model (see :func:`load_model`) and load ``state`` into it."""
     name = model_name or meta.get("model_name")
     if name is None:
-        raise ValueError(
+        raise UserError(
             f"{what} is a plain state dict and does not say which model it fits; "
             "give `model_name=` (a registered name or 'package.module:factory'), "
             "in a config `model.name`."
         )
-    model = get_model(
-        name,
-        num_classes=int(num_classes or meta.get("num_classes", 10)),
-        in_channels=int(in_channels or meta.get("in_channels", 3)),
-        options=options,
-    )
+    if not isinstance(name, str):
+        raise UserError(
+            f"{what} records model_name={name!r}, not a name; give `model_name=` "
+            "or a final.pt written by `airmodel train`."
+        )
+    try:
+        model = get_model(
+            name,
+            num_classes=int(num_classes or meta.get("num_classes", 10)),
+            in_channels=int(in_channels or meta.get("in_channels", 3)),
+            options=options,
+        )
+    except (TypeError, ValueError, KeyError) as err:
+        raise UserError(
+            f"{what} asks for a model that cannot be built ({err}); give a final.pt "
+            "written by `airmodel train`, or the model's `model_name=` and options."
+        ) from err
     # A tied parameter appears under one key only in some files (safetensors
     # drops aliases): fill the aliases from the key that is there.
     for group in tied_groups(model):
@@ -129,6 +214,7 @@ def model_from_weights(
             if have and k not in state:
                 state[k] = state[have[0]]
     check_state_dict(model, state, what=f"checkpoint {what}")
+    check_finite_tensors(state, what=f"checkpoint {what}")
     model.load_state_dict(state)
     return model
 
@@ -136,7 +222,7 @@ def model_from_weights(
 def check_state_dict(
     model: nn.Module, state_dict: Mapping[str, torch.Tensor], what: str = "checkpoint"
 ) -> None:
-    """Raise ``ValueError`` listing missing, unexpected and mismatched keys (sorted)."""
+    """Raise :class:`UserError` listing missing, unexpected and mismatched keys (sorted)."""
     ref = model.state_dict()
     missing = sorted(set(ref) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(ref))
@@ -146,7 +232,7 @@ def check_state_dict(
         if tuple(state_dict[k].shape) != tuple(ref[k].shape)
     )
     if missing or unexpected or mismatched:
-        raise ValueError(
+        raise UserError(
             f"The {what} does not fit {type(model).__name__}: "
             f"missing keys {missing}; unexpected keys {unexpected}; "
             f"shape mismatches {mismatched}. Build the model the checkpoint was "

@@ -15,16 +15,19 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from airmodel._validation import check_finite_tensors
 from airmodel.allocator import keep_freed_memory
 from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
 from airmodel.devices import resolve_device
+from airmodel.errors import CorruptFileError, MissingFileError, UserError
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
 from airmodel.training.checkpoint import (
     check_state_dict,
     load_checkpoint,
     portable_state_dict,
+    read_checkpoint,
     save_atomic,
 )
 
@@ -75,27 +78,42 @@ def _check_args(epochs: int, batch_size: int, lr: float) -> None:
         raise ValueError(f"`lr` must be a positive number; got {lr!r}.")
 
 
+def _check_loss(
+    loss_sum: torch.Tensor, epoch: int, epochs: int, lr: float, last: Path
+) -> None:
+    """Stop on a non-finite epoch loss (one device sync per epoch)."""
+    if not math.isfinite(float(loss_sum)):
+        saved = f"{last} still holds epoch {epoch}" if epoch else "no epoch was saved"
+        raise UserError(
+            f"training diverged: the loss of epoch {epoch + 1}/{epochs} is not finite "
+            f"({float(loss_sum)}); {saved}. Lower the learning rate (--lr, now "
+            f"{lr:g}), e.g. to {lr / 4:g}, and train into a new --out folder."
+        )
+
+
 def _load_init(
     model: torch.nn.Module, path: str | Path, model_name: str, dataset: str
 ) -> dict[str, Any]:
     """Load ``path``'s weights into ``model``; return what it recorded."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(
+        raise MissingFileError(
             f"`init_from` checkpoint {path} not found; give the final.pt of an "
             "earlier `airmodel train` run, or drop --init-from."
         )
     try:
         source, ck = load_checkpoint(path)
+    except CorruptFileError:
+        raise
     except ValueError as err:
-        raise ValueError(
+        raise UserError(
             f"`init_from` {path} is not an airmodel checkpoint (no `state_dict` / "
             "`model_name`, or weights that do not fit its model); give the "
             "final.pt of an `airmodel train` run."
         ) from err
     for key, want in (("model_name", model_name), ("dataset", dataset)):
         if ck.get(key) != want:
-            raise ValueError(
+            raise UserError(
                 f"`init_from` {path} has {key}={ck.get(key)!r}, this run {want!r}; "
                 f"train with --{key.split('_')[0]} {ck.get(key)} or pick a matching "
                 "checkpoint."
@@ -158,9 +176,26 @@ def train(
     :output path: Path of ``final.pt``.
     """
     _check_args(epochs, batch_size, lr)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UserError(
+            f"--out {out} is a file; give a folder (it will hold last.pt and final.pt)."
+        )
     if num_threads is not None:
+        if isinstance(num_threads, bool) or not isinstance(num_threads, int):
+            raise UserError(
+                f"`num_threads` (--threads) must be an int; got {num_threads!r}."
+            )
+        if num_threads < 1:
+            raise UserError(
+                f"`num_threads` (--threads) must be >= 1; got {num_threads}. Omit it "
+                "to use torch's default."
+            )
         torch.set_num_threads(num_threads)
-    dev = resolve_device(device)
+    try:
+        dev = resolve_device(device)
+    except UserError as err:
+        raise UserError(f"`device` (--device): {err}") from None
     if dev.type == "cpu":
         keep_freed_memory()  # fewer page faults (airmodel.allocator; no measured speed-up)
     if amp_bf16 is None:
@@ -171,7 +206,6 @@ def train(
             "much slower than fp32; pass amp_bf16=None or False.",
             stacklevel=2,
         )
-    out = Path(out_dir)
     t_start = time.perf_counter()
 
     x_np, y_np, info = load_dataset(dataset, data_root, "train", download, cache_dir)
@@ -213,16 +247,22 @@ def train(
     start_epoch, wall_before = 0, 0.0
     last = out / "last.pt"
     if resume and last.is_file():
-        ck = torch.load(last, map_location="cpu", weights_only=False)
+        ck = read_checkpoint(
+            last,
+            weights_only=False,  # optimizer/scheduler state; read only once verified
+            fix=f"Delete it (rm {last}) or pass --no-resume to start this run over; "
+            "the epochs it held are lost either way.",
+        )
         diff = {
             k: (ck["config"].get(k), config[k])
             for k in _RESUME_KEYS
             if ck["config"].get(k) != config[k]
         }
         if diff:
-            raise ValueError(
+            raise UserError(
                 f"{last} was written with other settings {diff} (saved, now); "
-                "use another --out folder or pass resume=False (drop --resume)."
+                "use another --out folder, or --no-resume (resume=False) to start "
+                "over in this one (its last.pt is then replaced)."
             )
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -268,6 +308,7 @@ def train(
             if progress and i % 20 == 19:
                 bar.set_postfix(loss=f"{loss_sum.item() / (i + 1):.3f}")
         bar.close()
+        _check_loss(loss_sum, epoch, epochs, lr, last)
         dt = time.perf_counter() - t0
         msg = (
             f"epoch {epoch + 1}/{epochs} loss {loss_sum.item() / steps:.4f} "
@@ -288,6 +329,8 @@ def train(
             last,
         )  # fmt: skip
 
+    weights = portable_state_dict(model)
+    check_finite_tensors(weights, what="trained model (training diverged)")
     test_acc = scorer.accuracy(model)
     wall = wall_before + time.perf_counter() - t_loop
     final = {
@@ -299,7 +342,7 @@ def train(
         "normalization": {"mean": list(info.mean), "std": list(info.std)},
         "test_accuracy": test_acc,
         "config": config,
-        "state_dict": portable_state_dict(model),
+        "state_dict": weights,
         "train_wall_s": wall,
         "total_wall_s": time.perf_counter() - t_start,
     }

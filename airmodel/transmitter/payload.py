@@ -173,8 +173,12 @@ def payload_dtype(state_dict: Mapping[str, torch.Tensor]) -> torch.dtype:
         if t.is_floating_point():
             if t.dtype == torch.float64:
                 dtype = torch.float64
-        elif t.numel() and t.abs().max() > 2**24:
-            if t.abs().max() > _MAX_EXACT_INT:
+        elif t.numel() and t.dtype != torch.bool:
+            # Python ints: a uint8 tensor compared with 2**24 would wrap it.
+            big = max(abs(int(t.max())), abs(int(t.min())))
+            if big <= 2**24:
+                continue
+            if big > _MAX_EXACT_INT:
                 raise ValueError(
                     f"Integer tensor {name!r} exceeds 2**53 and cannot be carried "
                     "exactly; leave it out of the state dict."

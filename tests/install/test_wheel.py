@@ -66,10 +66,13 @@ def installed(tmp_path_factory):
     )
     # Reuse this environment's packages (torch, sionna, ...) without reinstalling them.
     (site / "_outer_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # --force-reinstall: an editable airmodel of this environment (`make setup`)
+    # would otherwise count as installed already and the wheel be skipped.
     _run(
-        [*pip, "--python", str(py), "install", "--no-deps", "--no-index", str(wheel)],
+        [*pip, "--python", str(py), "install", "--no-deps", "--no-index",
+         "--force-reinstall", str(wheel)],
         tmp,
-    )
+    )  # fmt: skip
     return py, venv / "bin", wheel
 
 
@@ -107,7 +110,9 @@ def test_quickstart_runs_from_an_empty_folder(installed, tmp_path):
     out = _run([str(bin_dir / "airmodel"), "run", "quickstart", *SHRINK], tmp_path, env)
     assert "WNR [dB]" in out and "| ml |" in out
     res = tmp_path / "results" / "quickstart"
-    prov = json.loads((res / "provenance.json").read_text())
+    records = json.loads((res / "provenance.json").read_text())  # one per invocation
+    assert isinstance(records, list) and len(records) == 1
+    prov = records[0]
     assert prov["versions"]["airmodel"] == "0.1.0" and prov["git_commit"] is None
     assert len(json.loads((res / "results.json").read_text())["rows"]) == 2 * 4
     # A bundled CIFAR config finds the bundled checkpoint through its relative path.

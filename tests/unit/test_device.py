@@ -11,6 +11,7 @@ import torch
 from airmodel.builder import build_link
 from airmodel.config import load_config
 from airmodel.devices import resolve_device, sionna_device
+from airmodel.errors import UserError
 from airmodel.models import get_model
 from airmodel.receiver.denoiser import MMSE
 
@@ -70,10 +71,10 @@ def test_resolve_device_checks_existence():
     assert resolve_device("auto").type == (
         "cuda" if torch.cuda.is_available() else "cpu"
     )
-    with pytest.raises(RuntimeError, match="not a torch device"):
+    with pytest.raises(UserError, match="not a torch device"):
         resolve_device("gpu0")
     n = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    with pytest.raises(RuntimeError, match="CUDA device"):
+    with pytest.raises(UserError, match="CUDA device"):
         resolve_device(f"cuda:{n}")
     assert sionna_device("cuda") == "cuda:0" and sionna_device("cpu") == "cpu"
 

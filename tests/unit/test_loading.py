@@ -12,6 +12,7 @@ from torch import nn
 
 from airmodel.config import load_config
 from airmodel.data.info import DatasetInfo
+from airmodel.errors import UserError
 from airmodel.evaluation.scoring import Scorer
 from airmodel.link import Link
 from airmodel.models import get_model
@@ -53,11 +54,16 @@ def _resnet20_state(path: Path) -> dict[str, torch.Tensor]:
 def test_plain_state_dict_with_model_name(tmp_path):
     """The call the old error message suggested now works."""
     sd = _resnet20_state(tmp_path / "plain.pt")
-    model, meta = load_checkpoint(tmp_path / "plain.pt", model_name="resnet20")
+    # Unsealed (issue #16): read, with a warning that its bytes cannot be checked.
+    with pytest.warns(UserWarning, match=r"no sha256 seal \(a plain torch.save file"):
+        model, meta = load_checkpoint(tmp_path / "plain.pt", model_name="resnet20")
     assert meta == {"model_name": "resnet20"}
     for k, v in model.state_dict().items():
         assert torch.equal(v, sd[k]), k
-    with pytest.raises(ValueError, match="give `model_name=`"):
+    with (
+        pytest.raises(UserError, match="give `model_name=`"),
+        pytest.warns(UserWarning, match="no sha256 seal"),
+    ):
         load_checkpoint(tmp_path / "plain.pt")
 
 
@@ -74,6 +80,19 @@ def test_safetensors_file(tmp_path):
     model, _ = load_model(tmp_path / "m.safetensors", "resnet8", in_channels=1)
     for k, v in model.state_dict().items():
         assert torch.equal(v, sd[k]), k
+
+
+def test_corrupt_safetensors_file_says_corrupt(tmp_path):
+    """A truncated .safetensors file: one CorruptFileError naming it, no traceback."""
+    safetensors = pytest.importorskip("safetensors.torch")
+    from airmodel.errors import CorruptFileError
+
+    sd = get_model("resnet8", num_classes=10, in_channels=1).state_dict()
+    path = tmp_path / "m.safetensors"
+    safetensors.save_file({k: v.contiguous() for k, v in sd.items()}, path)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CorruptFileError, match=r"m.safetensors is corrupt"):
+        load_weights(path)
 
 
 def test_safetensors_with_tied_parameters(tmp_path):
@@ -128,7 +147,8 @@ def test_model_factory_from_yaml(tmp_path):
     )
     cfg = load_config(tmp_path / "c.yaml")  # checkpoint relative to the YAML file
     assert cfg.model.checkpoint == str(tmp_path / "r8.pt")
-    model, _ = build_model(cfg, torch.device("cpu"))
+    with pytest.warns(UserWarning, match="no sha256 seal"):  # a plain file
+        model, _ = build_model(cfg, torch.device("cpu"))
     for k, v in net.state_dict().items():
         assert torch.equal(model.state_dict()[k], v)
 

@@ -87,7 +87,10 @@ def test_init_from_starts_at_the_given_weights(tmp_path):
         train(epochs=1, out_dir=tmp_path / "d", init_from=first,
               **{**KW, "model_name": "resnet20"})  # fmt: skip
     torch.save(w0["state_dict"], tmp_path / "plain.pt")
-    with pytest.raises(ValueError, match="not an airmodel checkpoint"):
+    with (
+        pytest.raises(ValueError, match="not an airmodel checkpoint"),
+        pytest.warns(UserWarning, match="no sha256 seal"),
+    ):
         train(epochs=1, out_dir=tmp_path / "f", init_from=tmp_path / "plain.pt", **KW)
     with pytest.raises(FileNotFoundError, match="drop --init-from"):
         train(epochs=1, out_dir=tmp_path / "e", init_from=tmp_path / "no.pt", **KW)
