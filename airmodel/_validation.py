@@ -66,7 +66,7 @@ def check_nonnegative(name: str, value: torch.Tensor | float) -> None:
         raise ValueError(
             f"`{name}` must be a non-negative noise variance; got a minimum of "
             f"{t.min().item():.3g}. Compute it from an SNR in dB with "
-            "channels.snr_db_to_no(snr_db)."
+            "airmodel.channels.snr_db_to_no(snr_db)."
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -13,80 +13,101 @@ import numpy as np
 import torch
 from torch import nn
 
-import channels
-from airmodel.config import ConfigError, DenoiserConfig, ExperimentConfig
-from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
+from airmodel.channels.registry import CHANNELS
+from airmodel.config import ConfigError, ExperimentConfig
+from airmodel.data import DATASETS, DatasetInfo, DatasetNotFoundError, load_dataset
+from airmodel.devices import resolve_device, sionna_device
 from airmodel.errors import CorruptFileError, UserError
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
-from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
+from airmodel.models.loading import load_weights, model_from_weights
+from airmodel.models.registry import check_model
+from airmodel.modulation import SCHEMES
+from airmodel.plugins import build_denoiser, check_denoisers
+from airmodel.protocols import Scheme
+from airmodel.registry import RegistryError
 from airmodel.seed import derive_seed
-from airmodel.training import load_checkpoint, resolve_device, train
+from airmodel.training import train
 from airmodel.training.checkpoint import check_clean_accuracy
 
 __all__ = [
     "Data",
     "build_data",
     "build_denoiser",
+    "build_device",
     "build_link",
     "build_model",
+    "build_scheme",
+    "check_components",
     "check_model_fits_data",
     "score_clean",
     "train_hint",
 ]
 
 
-def build_scheme(cfg: ExperimentConfig) -> Any:
-    """Transmission scheme named by ``transmitter.scheme``."""
+def build_scheme(cfg: ExperimentConfig, device: torch.device | None = None) -> Scheme:
+    """The scheme ``transmitter.scheme`` names, with ``transmitter.digital`` (digital)
+    or ``transmitter.options`` (plugins) as its options, on ``device``."""
     t = cfg.transmitter
-    if t.scheme == "analog":
-        from airmodel.modulation import AnalogScheme
-
-        return AnalogScheme(t.precision)
-    from airmodel.modulation import get_scheme
-
+    opts = t.digital if t.scheme == "digital" else t.options
+    key = "transmitter." + (
+        "digital" if t.scheme == "digital" else "options" if t.options else "scheme"
+    )
+    ctx = {"precision": t.precision, "device": sionna_device(device or "cpu")}
     try:
-        return get_scheme("digital", **t.digital)
+        return SCHEMES.build(t.scheme, opts, **ctx)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"config key `transmitter.digital`: {err}") from err
+        raise ConfigError(f"config key `{key}`: {err}") from err
 
 
-def build_link(cfg: ExperimentConfig) -> Link:
-    """The link (payload policy, scheme, channel) described by ``cfg``."""
+def build_link(cfg: ExperimentConfig, device: torch.device | str = "cpu") -> Link:
+    """The link (payload policy, scheme, channel) described by ``cfg``, on ``device``.
+
+    ``channel.options`` the :class:`Link` takes (``interleave``,
+    ``power_control``, ...) go to the Link, the others to the channel; an
+    option neither takes is refused with the accepted ones listed.
+    """
+    device = torch.device(device)
     opts = dict(cfg.channel.options)
     # Options the Link itself takes (equalizer, power control, ...) go to the Link.
-    link_params = set(inspect.signature(Link.__init__).parameters) - {"self", "channel"}
+    link_params = set(inspect.signature(Link.__init__).parameters) - {
+        "self",
+        "channel",
+        "denoiser",
+        "policy",
+        "precision",
+        "scheme",
+        "device",
+    }
     link_kwargs = {k: opts.pop(k) for k in list(opts) if k in link_params}
+    ctx = {"precision": cfg.transmitter.precision, "device": sionna_device(device)}
     try:
-        channel = channels.get(cfg.channel.name, **opts)
-    except ValueError as err:
-        raise ConfigError(f"config key `channel`: {err}") from err
-    except TypeError as err:
-        raise ConfigError(
-            f"config key `channel.options`: {err}. See the channel's docstring "
-            "for its arguments."
-        ) from err
-    return Link(
-        channel,
-        policy=cfg.transmitter.policy,
-        precision=cfg.transmitter.precision,
-        scheme=build_scheme(cfg),
-        **link_kwargs,
-    )
-
-
-def build_denoiser(d: DenoiserConfig) -> Denoiser:
-    """A denoiser from its config entry (selection is the sweep's job)."""
-    kwargs: dict[str, Any] = {"prior": d.prior, "prior_scope": d.prior_scope}
-    if d.name == "mmse_pb":
-        kwargs.update(lam=d.lam, beta=d.beta)
-    try:
-        return get_denoiser(d.name, **kwargs)
+        CHANNELS.check(cfg.channel.name, opts)
+        channel = CHANNELS.build(cfg.channel.name, opts, **ctx)
+    except RegistryError as err:
+        extra = (
+            ""
+            if cfg.channel.name not in CHANNELS
+            else (f" Link options (also under channel.options): {sorted(link_params)}.")
+        )
+        raise ConfigError(f"config key `channel`: {err}{extra}") from err
     except (TypeError, ValueError) as err:
         raise ConfigError(
-            f"config key `receiver.denoisers` entry {d.name!r}: {err} "
-            f"Registered denoisers: {list_denoisers()}."
+            f"config key `channel.options`: {err}. Accepted options of "
+            f"{cfg.channel.name!r}: {CHANNELS.options(cfg.channel.name)}."
         ) from err
+    scheme = build_scheme(cfg, device)  # names its own config key
+    try:
+        return Link(
+            channel,
+            policy=cfg.transmitter.policy,
+            precision=cfg.transmitter.precision,
+            scheme=scheme,
+            device=device,
+            **link_kwargs,
+        )
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"config key `channel.options`: {err}") from err
 
 
 @dataclass
@@ -106,7 +127,12 @@ def _load(
     d = cfg.data
     try:
         return load_dataset(
-            d.dataset, d.root, split, download=d.download, cache_dir=d.cache_dir
+            d.dataset,
+            d.root,
+            split,
+            download=d.download,
+            cache_dir=d.cache_dir,
+            options=d.options,
         )
     except DatasetNotFoundError as err:
         raise ConfigError(f"config key `data.root`: {err}") from err
@@ -134,7 +160,7 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     x_tr, y_tr, _ = _load(cfg, "train")
     ev = cfg.evaluation
     kw = {"device": device, "batch_size": ev.batch_size, "bf16": ev.bf16,
-          "fused": ev.fused}  # fmt: skip
+          "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory}  # fmt: skip
     test = Scorer(x_te, y_te, info, **kw)
     subsets = TrainingSubsets(
         x_tr, y_tr, info, kappa=cfg.receiver.kappa,
@@ -201,17 +227,59 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
         except DatasetNotFoundError as err:
             raise ConfigError(f"config key `data.root`: {err}") from err
     try:
-        model, ckpt = load_checkpoint(path, device=device)
-    except CorruptFileError:
-        raise  # names the file and the fix already
-    except ValueError as err:
-        raise ConfigError(f"config key `model.checkpoint`: {err}") from None
-    if ckpt.get("model_name") not in (None, m.name):
-        raise ConfigError(
-            f"config key `model.name`: {m.name!r} but checkpoint {path} holds "
-            f"{ckpt.get('model_name')!r}. Set model.name={ckpt.get('model_name')}."
+        state, ckpt = load_weights(path)
+        recorded = ckpt.get("model_name")
+        if recorded not in (None, m.name):
+            raise ConfigError(
+                f"config key `model.name`: {m.name!r} but checkpoint {path} holds "
+                f"{recorded!r}. Set model.name={recorded}."
+            )
+        shape: dict[str, int] = {}
+        if "num_classes" not in ckpt:  # a plain state dict: the dataset says
+            info = _load(cfg, "test")[2]
+            shape = {"num_classes": info.num_classes, "in_channels": info.in_channels}
+        model = model_from_weights(
+            state, ckpt, m.name, options=m.options, what=str(path), **shape
         )
-    return model, ckpt
+    except (ConfigError, CorruptFileError):
+        raise  # name the config key, or the file and the fix, already
+    except (ValueError, KeyError) as err:
+        raise ConfigError(f"config key `model.checkpoint`: {err}") from None
+    return model.to(device).eval(), {"model_name": m.name, **ckpt}
+
+
+def check_components(cfg: ExperimentConfig) -> torch.device:
+    """Build or check every component of ``cfg`` that is cheap to (``--dry-run``).
+
+    The device must exist; the link (channel, scheme, each compared scheme)
+    and every denoiser are built; the model and dataset names and their
+    options are checked against their registries. Returns the device.
+    """
+    device = build_device(cfg)
+    build_link(cfg, device)
+    check_denoisers(cfg)
+    t = cfg.transmitter
+    for i, entry in enumerate(t.compare):
+        sub = replace(
+            t,
+            scheme=entry["scheme"],
+            digital=dict(entry.get("digital", {})),
+            precision=entry.get("precision", t.precision),
+            compare=[],
+        )
+        try:
+            build_scheme(replace(cfg, transmitter=sub), device)
+        except ConfigError as err:
+            raise ConfigError(f"config key `transmitter.compare[{i}]`: {err}") from err
+    try:
+        check_model(cfg.model.name, cfg.model.options)
+    except RegistryError as err:
+        raise ConfigError(f"config key `model`: {err}") from err
+    try:
+        DATASETS.check(cfg.data.dataset, cfg.data.options)
+    except RegistryError as err:
+        raise ConfigError(f"config key `data`: {err}") from err
+    return device
 
 
 def build_device(cfg: ExperimentConfig) -> torch.device:

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``airmodel`` command line: ``run CONFIG.yaml [--set k=v] [--dry-run]`` and ``train``."""
+"""``airmodel`` command line: ``run``, ``train``, ``configs``, ``report``, ``--version``."""
 
 from __future__ import annotations
 
@@ -13,12 +13,18 @@ _DEBUG_HELP = "show the traceback of an error (also AIRMODEL_DEBUG=1)"
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands ``run`` and ``train``)."""
+    """The argument parser (subcommands ``run``, ``train``, ``configs``, ``report``)."""
+    from airmodel import __version__
+
     p = argparse.ArgumentParser(prog="airmodel", description=__doc__)
+    p.add_argument("--version", action="version", version=f"airmodel {__version__}")
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
-    sub = p.add_subparsers(dest="command", metavar="{run,train,merge}")
+    sub = p.add_subparsers(dest="command", metavar="{run,train,merge,configs,report}")
     r = sub.add_parser("run", help="run an experiment described by a YAML config")
-    r.add_argument("config", help="YAML config, e.g. configs/quickstart.yaml")
+    r.add_argument(
+        "config",
+        help="YAML config file, or a bundled config's name (`airmodel configs`)",
+    )
     r.add_argument(
         "--set",
         dest="overrides",
@@ -52,7 +58,32 @@ def get_args_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "train", help="train a model (see `airmodel train -h`)", add_help=False
     )
+    c = sub.add_parser("configs", help="list the bundled configs, or copy one out")
+    c.add_argument("name", nargs="?", help="bundled config to copy for editing")
+    c.add_argument("--out", default=".", help="folder or file to copy it to")
+    sub.add_parser(
+        "report",
+        help="league table of a results folder (see `airmodel report -h`)",
+        add_help=False,
+    )
     return p
+
+
+def _configs(name: str | None, out: str) -> int:
+    """``airmodel configs [NAME] [--out DEST]``."""
+    from airmodel.resources import bundled_dir, copy_config, list_configs
+
+    if name is None:
+        print(f"Bundled configs ({bundled_dir('configs')}):")
+        for n in list_configs():
+            print(f"  {n}")
+        print(
+            "Run one with `airmodel run NAME`; copy one to edit: `airmodel configs NAME`."
+        )
+        return 0
+    dest = copy_config(name, out)  # errors: UserError, printed by guarded()
+    print(f"Wrote {dest}; run it with `airmodel run {dest}`.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         from airmodel.train_cli import main_train
 
         return main_train(argv[1:], debug=debug)
+    if argv[:1] == ["report"]:
+        from airmodel.evaluation.report import main as main_report
+
+        return guarded("airmodel", lambda: main_report(argv[1:]) or 0, debug)
     parser = get_args_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -77,18 +112,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """``airmodel run`` and ``airmodel merge``."""
+    """``airmodel run``, ``merge`` and ``configs``."""
     from airmodel.evaluation.shard import merge, parse_shard
 
+    if args.command == "configs":
+        return _configs(args.name, args.out)
     if args.command == "merge":
         out, n = merge(args.out, args.folders)
         print(f"Merged {len(args.folders)} shard folders: {n} rows in {out}/")
         return 0
     from airmodel.config import load_config
+    from airmodel.evaluation.report import summary
     from airmodel.experiment import dry_run, run_experiment
+    from airmodel.resources import find_config
 
     shard = parse_shard(args.shard) if args.shard else None
-    cfg = load_config(args.config, args.overrides)
+    cfg = load_config(find_config(args.config), args.overrides)
     if args.dry_run:
         print(dry_run(cfg))
         return 0
@@ -98,6 +137,13 @@ def _run(args: argparse.Namespace) -> int:
         accept_accuracy_gap=args.accept_accuracy_gap,
         shard=shard,
     )
+    table = summary(out)
+    if table:
+        print(
+            "\nWNR [dB] at which each receiver reaches 60 % / 80 % test accuracy, "
+            "gain over ML [dB]\n(n/a: not reached in the swept range; "
+            "`airmodel report FOLDER --by-snr` for more):\n" + table
+        )
     plots = sorted(Path(out).glob("accuracy_vs_*.png"))
     print(f"Results in {out}/" + (f" (plot: {plots[0]})" if plots else ""))
     return 0

@@ -16,6 +16,7 @@ import yaml
 
 from airmodel._validation import MIN_ESNO_DB
 from airmodel.errors import UserError
+from airmodel.paths import resolve_input_paths
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
 
 __all__ = [
@@ -60,20 +61,27 @@ class TrainConfig:
 class ModelConfig:
     """Which network to send: a registered name plus a checkpoint or training recipe."""
 
+    #: A registered name (``airmodel.models`` plugins too) or ``package.module:factory``.
     name: str = "resnet20"
+    #: airmodel checkpoint, plain ``torch.save(state_dict)`` file or ``.safetensors``.
     checkpoint: str | None = None
     train: TrainConfig | None = None
+    #: The model builder's own keyword options (checked against its signature).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class DataConfig:
     """Dataset by registry name; ``root`` is a folder or archive."""
 
-    dataset: Literal["digits", "cifar10", "image_folder"] = "digits"
+    #: ``digits``, ``cifar10``, ``image_folder`` or an ``airmodel.datasets`` plugin.
+    dataset: str = "digits"
     root: str | None = None
     download: bool = False
     cache_dir: str | None = None
     test_samples: int | None = None
+    #: The dataset loader's own keyword options (plugins).
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,9 +89,12 @@ class TransmitterConfig:
     """Payload policy and transmission scheme."""
 
     policy: str | list[str] = "paper"
-    scheme: Literal["analog", "digital"] = "analog"
+    #: ``analog``, ``digital`` or an ``airmodel.schemes`` plugin.
+    scheme: str = "analog"
     precision: Literal["single", "double"] = "single"
     digital: dict[str, Any] = field(default_factory=dict)
+    #: Options of a plugin scheme (``digital`` holds the digital scheme's).
+    options: dict[str, Any] = field(default_factory=dict)
     #: Schemes to compare in one run, each ``{label, scheme, digital}``; every
     #: entry gets its own sub-folder and the plot overlays them.
     compare: list[dict[str, Any]] = field(default_factory=list)
@@ -133,6 +144,8 @@ class DenoiserConfig:
     beta: float = 0.0
     recalibrate: int = 0
     recalibrate_select: bool = True
+    #: Further constructor options of the denoiser (plugins), checked by name.
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.recalibrate <= 1 << 31:
@@ -209,6 +222,10 @@ class EvaluationConfig:
     #: fused ops (airmodel/evaluation/fused.py); false = the eager model.
     fused: bool = True
     threads: int | None = None
+    #: CPU scoring asks glibc's malloc to keep freed memory (process-wide; ~6 s
+    #: less system time per 10,000-image ResNet-20 pass, benchmarks/allocator.py).
+    #: The CLI's own process opts in; the Python API's Scorer does not by default.
+    keep_freed_memory: bool = True
 
 
 @dataclass(frozen=True)
@@ -468,7 +485,7 @@ def _check(cfg: ExperimentConfig) -> None:
         labels.append(entry["label"])
     if len(set(labels)) != len(labels):
         raise ConfigError("config key `transmitter.compare`: labels must be distinct.")
-    if cfg.data.dataset != "digits" and cfg.data.root is None:
+    if cfg.data.dataset in ("cifar10", "image_folder") and cfg.data.root is None:
         raise ConfigError(
             f"config key `data.root`: dataset {cfg.data.dataset!r} needs the folder "
             "or archive holding it, e.g. --set data.root=/path/to/cifar10-jpeg.tar.gz"
@@ -537,6 +554,7 @@ def load_config(
             raise ConfigError(f"Config file {path} cannot be read: {err}.") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
+        resolve_input_paths(data, path.resolve().parent)  # airmodel/paths.py
     data = apply_overrides(data, overrides or [])
     cfg = from_dict(ExperimentConfig, data)
     _check(cfg)

@@ -14,6 +14,7 @@ from airmodel.builder import (
     build_device,
     build_link,
     build_model,
+    check_components,
     score_clean,
     train_hint,
 )
@@ -22,6 +23,7 @@ from airmodel.evaluation.plot import ew_n0_db, plot_accuracy, plot_scheme_compar
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
+from airmodel.plugins import check_denoisers
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
@@ -29,20 +31,9 @@ from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 __all__ = ["run_experiment", "dry_run", "check_denoisers"]
 
 
-def check_denoisers(cfg: ExperimentConfig) -> None:
-    """Selection applies to MMSE_pb only."""
-    for d in cfg.receiver.denoisers:
-        if d.select != "fixed" and d.name != "mmse_pb":
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {d.key!r}: select={d.select!r} "
-                "applies to mmse_pb only; use select: fixed."
-            )
-
-
 def dry_run(cfg: ExperimentConfig) -> str:
     """Validate what can be checked without heavy work; describe the plan."""
-    check_denoisers(cfg)
-    build_link(cfg)
+    check_components(cfg)  # device, link, denoisers, model and dataset names
     m = cfg.model
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
     federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
@@ -166,7 +157,9 @@ def run_experiment(
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
     device = build_device(cfg)
-    variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
+    variants = [
+        (label, sub, build_link(sub, device)) for label, sub in _scheme_variants(cfg)
+    ]
     with ExitStack() as stack:  # folders first: a refused folder costs no work
         top = None
         if cfg.transmitter.compare:
@@ -198,7 +191,7 @@ def run_experiment(
             f.add_provenance(prov)
         all_rows, legend = [], {}
         for (label, sub, link), folder in zip(variants, folders, strict=True):
-            cu = getattr(link.scheme, "channel_uses_per_weight", None)
+            cu = link.scheme.channel_uses_per_weight
             folder.set_meta(
                 provenance=prov,
                 model={

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Sealed JSON: a sha256 over every byte of a JSON document or journal line.
+"""Seals: a sha256 over every byte of a JSON document, journal line or checkpoint.
 
 ``dumps_sealed({"rows": ...})`` returns standard JSON whose first key is
 ``"sha256"``: the hash of the whole text with that hex replaced by zeros. Any
@@ -7,6 +7,12 @@ flipped, inserted or missing byte then fails :func:`loads_sealed`, which
 raises :class:`~airmodel.errors.CorruptFileError` naming the file and the fix.
 The same text serves a whole file (``results.json``) and one line of a
 journal. :func:`read_json` reads an unsealed (older) file with the same error.
+
+A checkpoint is ``torch.save``'s zip file whose zip comment holds
+``airmodel-sha256=<hex>``, the sha256 of every byte before the comment
+(:func:`seal_zip`); :func:`check_zip_seal` verifies it. The payload records
+``"integrity": ZIP_INTEGRITY`` so that a damaged comment cannot pass the file
+off as an older, unsealed one.
 """
 
 from __future__ import annotations
@@ -18,7 +24,14 @@ from typing import Any
 
 from airmodel.errors import CorruptFileError
 
-__all__ = ["dumps_sealed", "loads_sealed", "read_json"]
+__all__ = [
+    "ZIP_INTEGRITY",
+    "check_zip_seal",
+    "dumps_sealed",
+    "loads_sealed",
+    "read_json",
+    "seal_zip",
+]
 
 _HEAD = '{"sha256": "'
 _ZEROS = "0" * 64
@@ -67,3 +80,33 @@ def read_json(path: str | Path, fix: str = _FIX) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         detail = "empty file" if not data else f"not JSON: {err}"
         raise CorruptFileError(path, detail, fix) from None
+
+
+_TAG = b"airmodel-sha256="
+_SEAL_LEN = len(_TAG) + 64
+_EOCD = b"PK\x05\x06"  # zip end-of-central-directory record (22 bytes + comment)
+ZIP_INTEGRITY = "sha256-zip-comment"
+
+
+def seal_zip(data: bytes) -> bytes:
+    """Append ``airmodel-sha256=<hex>`` as the zip comment of ``torch.save`` bytes."""
+    if len(data) < 22 or data[-22:-18] != _EOCD or data[-2:] != b"\0\0":
+        raise ValueError("expected torch.save zip bytes without a zip comment")
+    head = data[:-2] + _SEAL_LEN.to_bytes(2, "little")
+    return head + _TAG + hashlib.sha256(head).hexdigest().encode()
+
+
+def check_zip_seal(data: bytes, path: str | Path, fix: str) -> bool:
+    """Whether ``data`` carries a :func:`seal_zip` seal; a seal that does not
+    match raises :class:`CorruptFileError` naming ``path`` and ``fix``."""
+    if not data[-_SEAL_LEN:].startswith(_TAG):
+        return False
+    want = data[-64:].decode("ascii", "replace")
+    got = hashlib.sha256(data[:-_SEAL_LEN]).hexdigest()
+    if got != want:
+        raise CorruptFileError(
+            path,
+            f"sha256 {got[:12]}... does not match the recorded {want[:12]}...",
+            fix,
+        )
+    return True

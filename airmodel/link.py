@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
-import channels
+from airmodel import channels
 from airmodel._validation import check_esno_db, check_finite_tensors
+from airmodel.channels.utils import db, snr_db_to_no
+from airmodel.devices import sionna_device
 from airmodel.metrics import moments, mse
 from airmodel.modulation.analog import AnalogScheme, Precision
 from airmodel.modulation.interleaver import Interleaver
+from airmodel.protocols import Channel, FlatFadingChannel, Scheme
 from airmodel.receiver.denoiser import (
     ML,
     PAPER_BETA_GRID,
@@ -30,7 +33,6 @@ from airmodel.receiver.equalizer import Equalizer
 from airmodel.receiver.receiver import Reception
 from airmodel.transmitter.payload import PayloadSpec, Policy, flatten, unflatten
 from airmodel.transmitter.power_control import TruncatedInversion
-from channels.utils import db, snr_db_to_no
 
 __all__ = ["Link", "LinkStats", "Transmission", "AWGN_CHUNK"]
 
@@ -87,10 +89,11 @@ class Transmission:
 class Link:
     """Analog transmission of a state dict through a registered channel.
 
-    :param channel: a channel name (``channels.list_channels()``) or block.
+    :param channel: a channel name (``channels.list_channels()``) or a
+        :class:`~airmodel.protocols.Channel` block.
     :param denoiser: default denoiser for :meth:`__call__` (ML if ``None``).
     :param policy: which tensors go over the air (see ``select_on_air``).
-    :param scheme: transmission scheme (``modulate``/``receive``); analog if ``None``.
+    :param scheme: a :class:`~airmodel.protocols.Scheme`; analog if ``None``.
     :param precision: ``"single"`` (complex64 symbols, fast) or ``"double"``
         (complex128). With no noise, ``"double"`` rebuilds every state dict
         bit-exactly; ``"single"`` does so for float16/bfloat16 weights and
@@ -101,6 +104,10 @@ class Link:
         channels only; see :class:`TruncatedInversion`). Lost weights are
         replaced by the prior mean and counted in ``info["lost_weights"]``.
     :param inversion_threshold: ``|h|^2`` below which a symbol is not sent.
+    :param device: where the payload, symbols and noise live (a channel built
+        from its name is built there). ``None``: a given channel block's own
+        device, else the CPU. The state dict may come from any device: it is
+        moved here, and :class:`LinkStats` are computed here.
 
     Fading channels (``channel.is_fading``) are equalized by ZF, so the
     denoiser gets ``y = w + n`` with a known per-weight variance
@@ -114,17 +121,35 @@ class Link:
 
     def __init__(
         self,
-        channel: str | object = "awgn",
+        channel: str | Channel = "awgn",
         denoiser: Denoiser | None = None,
         policy: Policy = "paper",
         precision: Precision = "single",
-        scheme: object | None = None,
+        scheme: Scheme | None = None,
         interleave: bool = False,
         power_control: str = "none",
         inversion_threshold: float = 0.1,
+        device: str | torch.device | None = None,
     ) -> None:
+        if device is None:
+            device = (
+                "cpu" if isinstance(channel, str) else getattr(channel, "device", "cpu")
+            )
+        self.device = torch.device(device)
         if isinstance(channel, str):
-            channel = channels.get(channel, precision=precision)
+            channel = channels.get(
+                channel, precision=precision, device=sionna_device(self.device)
+            )
+        if not isinstance(channel, Channel):
+            raise TypeError(
+                f"`channel` must be a registered name or a Channel block "
+                f"(airmodel.protocols.Channel); got {type(channel).__name__}."
+            )
+        if scheme is not None and not isinstance(scheme, Scheme):
+            raise TypeError(
+                "`scheme` must implement airmodel.protocols.Scheme (modulate, "
+                f"receive, channel_uses_per_weight, uses_spec); got {type(scheme).__name__}."
+            )
         self.channel = channel
         self.denoiser = denoiser or ML()
         self.policy = policy
@@ -147,11 +172,13 @@ class Link:
         """
         no = snr_db_to_no(check_esno_db("snr_db", snr_db))
         vector, spec = flatten(state_dict, self.policy)
+        vector = vector.to(self.device)
         if vector.is_floating_point() and not bool(torch.isfinite(vector).all()):
             check_finite_tensors(state_dict, "state dict handed to the link")
         mean, power = moments(vector[: spec.num_air])
-        extra = {"spec": spec} if getattr(self.scheme, "uses_spec", False) else {}
+        extra = {"spec": spec} if self.scheme.uses_spec else {}
         x, side = self.scheme.modulate(vector[: spec.num_air], power=power, **extra)
+        x = x.to(self.device)  # a scheme may compute elsewhere (digital: CPU)
         self.channel.seed(seed)
         if self.interleaver is not None:
             x = self.interleaver(x)
@@ -163,6 +190,11 @@ class Link:
                 self.interleaver.deinterleave(no_eff),
             )
         reception = self.scheme.receive(y, no_eff, side, seed=seed)
+        reception = replace(
+            reception,
+            y=reception.y.to(self.device),
+            no_w=reception.no_w.to(self.device),
+        )
         if self.power_control is not None:
             reception.info["lost_weights"] = float(torch.isinf(reception.no_w).sum())
         return Transmission(
@@ -186,7 +218,7 @@ class Link:
         :output no_eff: scalar or [num_symbols]. Noise variance per symbol after
             equalization (``no`` for AWGN; ``inf`` for symbols not sent).
         """
-        if not getattr(self.channel, "is_fading", False):
+        if not self.channel.is_fading:
             if x.numel() <= AWGN_CHUNK:
                 return self.channel(x, no), no
             y = x if overwrite else torch.empty_like(x)  # noise never exists in full
@@ -291,7 +323,7 @@ class Link:
             esno_db=tx.esno_db,
             wnr_db=wnr_db,
             noise_var=no_w,
-            weight_mse=mse(w_hat, clean),
+            weight_mse=mse(w_hat.to(clean.device), clean),
             signal_power=power,
             num_air=tx.spec.num_air,
         )
@@ -312,7 +344,7 @@ def air_segments(spec: PayloadSpec) -> list[tuple[int, int]]:
 
 
 def _power_control(
-    name: str, threshold: float, channel: object
+    name: str, threshold: float, channel: Channel
 ) -> TruncatedInversion | None:
     """Build the power-control block named ``name`` for ``channel``."""
     if name == "none":
@@ -321,7 +353,7 @@ def _power_control(
         raise ValueError(
             f"`power_control` must be one of ('none', 'truncated_inversion'); got {name!r}."
         )
-    if not hasattr(channel, "generate") or not getattr(channel, "is_fading", False):
+    if not isinstance(channel, FlatFadingChannel) or not channel.is_fading:
         raise ValueError(
             "`power_control='truncated_inversion'` needs a flat fading channel with "
             f"generate/apply ('rayleigh', 'rician'); got {type(channel).__name__}. "

@@ -17,27 +17,36 @@ __all__ = ["provenance", "git_commit", "write_atomic", "write_json_atomic"]
 
 
 def git_commit() -> str | None:
-    """The airmodel checkout's commit (``+dirty`` if modified), or ``None``."""
-    here = Path(__file__).resolve().parent
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=here,
+    """This airmodel checkout's commit (``+dirty`` if modified), or ``None``.
+
+    ``None`` unless the package is imported from the top of a git checkout
+    of airmodel itself: an installed airmodel inside someone else's
+    repository (a venv in their project) never reports their commit; the
+    installed version is in ``versions["airmodel"]``.
+    """
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args],
+            cwd=root,
             text=True,
             capture_output=True,
             check=True,
             timeout=10,
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=here,
-            text=True,
-            capture_output=True,
-            timeout=10,
-        ).stdout
+
+    pyproject = root / "pyproject.toml"
+    try:
+        if not pyproject.is_file() or 'name = "airmodel"' not in pyproject.read_text():
+            return None
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != root:
+            return None
+        sha = git("rev-parse", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
-    return sha + ("+dirty" if dirty.strip() else "")
+    return sha + ("+dirty" if dirty else "")
 
 
 def _version(pkg: str) -> str | None:

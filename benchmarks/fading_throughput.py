@@ -17,7 +17,7 @@ TARGET_TDL_S = 10.0
 
 
 def make_channel(case: str):
-    from channels import RayleighChannel, TDLChannel
+    from airmodel.channels import RayleighChannel, TDLChannel
 
     if case == "awgn":
         return "awgn"

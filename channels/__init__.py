@@ -1,11 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
 """Channel models wrapping Sionna, called as ``y = channel(x, no)``."""
 
-from channels.awgn import AWGNChannel
-from channels.fading import RayleighChannel, RicianChannel
-from channels.ofdm import CDLChannel, OFDMFadingChannel, TDLChannel
-from channels.registry import get, list_channels, register_channel
-from channels.utils import db, from_db, snr_db_to_no
+from airmodel.channels.awgn import AWGNChannel
+from airmodel.channels.fading import RayleighChannel, RicianChannel
+from airmodel.channels.ofdm import CDLChannel, OFDMFadingChannel, TDLChannel
+from airmodel.channels.registry import get, list_channels, register_channel
+from airmodel.channels.utils import db, from_db, snr_db_to_no
 
 __all__ = [
     "AWGNChannel",

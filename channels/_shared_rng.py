@@ -8,7 +8,7 @@ from functools import cache
 import torch
 from sionna.phy import Object
 
-from channels.base import SeededMixin
+from airmodel.channels.base import SeededMixin
 
 __all__ = ["SharedSeedMixin", "make_seedable"]
 

@@ -7,8 +7,8 @@ import torch
 from sionna.phy.channel import AWGN as SionnaAWGN
 
 from airmodel._validation import check_nonnegative
-from channels.base import SeededMixin
-from channels.registry import register_channel
+from airmodel.channels.base import SeededMixin
+from airmodel.channels.registry import register_channel
 
 __all__ = ["AWGNChannel"]
 

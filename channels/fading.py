@@ -10,9 +10,9 @@ from sionna.phy import Block
 from sionna.phy.channel import GenerateFlatFadingChannel
 
 from airmodel._validation import check_finite, check_positive_int
-from channels._shared_rng import SharedSeedMixin, make_seedable
-from channels.awgn import AWGNChannel
-from channels.registry import register_channel
+from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.awgn import AWGNChannel
+from airmodel.channels.registry import register_channel
 
 __all__ = ["RayleighChannel", "RicianChannel"]
 

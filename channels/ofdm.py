@@ -19,9 +19,9 @@ from sionna.phy.ofdm import (
 )
 
 from airmodel._validation import check_finite, check_one_of, check_positive_int
+from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
-from channels._shared_rng import SharedSeedMixin, make_seedable
-from channels.registry import register_channel
 
 __all__ = ["OFDMFadingChannel", "TDLChannel", "CDLChannel", "gamma_posterior"]
 

@@ -16,8 +16,11 @@ from airmodel.data.info import (
     DatasetNotFoundError,
 )
 from airmodel.data.transforms import augment, to_tensor
+from airmodel.errors import UserError
+from airmodel.registry import Registry
 
 __all__ = [
+    "DATASETS",
     "CIFAR10_MEAN",
     "CIFAR10_STD",
     "DatasetInfo",
@@ -28,12 +31,49 @@ __all__ = [
     "to_tensor",
 ]
 
-DATASETS = ("cifar10", "digits", "image_folder")
+#: Dataset loaders by name; plugins register under the entry-point group
+#: ``airmodel.datasets`` as ``loader(root, split, **options) -> (images, labels,
+#: info)`` (images [N, H, W, C] uint8, labels [N] int64, a :class:`DatasetInfo`).
+DATASETS: Registry[tuple[np.ndarray, np.ndarray, DatasetInfo]] = Registry(
+    "dataset", "airmodel.datasets", context=("root", "split", "download", "cache_dir")
+)
+
+
+def _needs_root(name: str, root: str | Path | None) -> str | Path:
+    if root is None:
+        raise UserError(
+            f"Dataset {name!r} needs `root` (CLI: --data-root PATH), the folder "
+            "or archive that holds it."
+        )
+    return root
+
+
+@DATASETS.register("digits")
+def _digits(split: str = "train") -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    return load_digits_dataset(split)
+
+
+@DATASETS.register("cifar10")
+def _cifar10(
+    root: str | Path | None = None, split: str = "train", download: bool = False
+) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    return load_cifar10(_needs_root("cifar10", root), split, download=download)
+
+
+@DATASETS.register("image_folder")
+def _image_folder(
+    root: str | Path | None = None,
+    split: str = "train",
+    cache_dir: str | Path | None = None,
+) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    return load_image_folder(
+        _needs_root("image_folder", root), split, cache_dir=cache_dir
+    )
 
 
 def list_datasets() -> list[str]:
-    """Return the dataset names :func:`load_dataset` accepts."""
-    return list(DATASETS)
+    """Return the dataset names :func:`load_dataset` accepts (plugins included)."""
+    return DATASETS.names()
 
 
 def load_dataset(
@@ -42,27 +82,19 @@ def load_dataset(
     split: str = "train",
     download: bool = False,
     cache_dir: str | Path | None = None,
+    options: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
     """Load a dataset split by name.
 
-    :param name: ``"cifar10"``, ``"image_folder"`` or ``"digits"``.
+    :param name: ``"cifar10"``, ``"image_folder"``, ``"digits"`` or a plugin's name.
     :param root: Where the files are (required except for ``"digits"``).
     :param split: ``"train"`` or ``"test"``.
     :param download: ``cifar10`` only: fetch the official tarball if missing.
     :param cache_dir: ``image_folder`` only: where decoded arrays are cached.
+    :param options: the loader's own keyword options (plugins).
     :output images: [N, H, W, C] uint8.
     :output labels: [N] int64.
     :output info: :class:`DatasetInfo`.
     """
-    if name not in DATASETS:
-        raise ValueError(f"`dataset` must be one of {DATASETS}; got {name!r}.")
-    if name == "digits":
-        return load_digits_dataset(split)
-    if root is None:
-        raise ValueError(
-            f"Dataset {name!r} needs `root` (CLI: --data-root PATH), the folder "
-            "or archive that holds it."
-        )
-    if name == "cifar10":
-        return load_cifar10(root, split, download=download)
-    return load_image_folder(root, split, cache_dir=cache_dir)
+    ctx = {"root": root, "split": split, "download": download, "cache_dir": cache_dir}
+    return DATASETS.build(name, options, **ctx)

@@ -66,24 +66,26 @@ def _draw(ax, rows, x, curve, labels, clean_accuracy, xlabel) -> None:
 
 
 def _save(fig, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
     fig.tight_layout()
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.png")
     fig.savefig(tmp, dpi=120)
-    plt.close(fig)
     tmp.replace(path)
     return path
 
 
-def _pyplot():
-    import matplotlib
+def _figure(ncols: int = 1, figsize: tuple[float, float] = (6.4, 4.2)):
+    """A Figure with its own Agg canvas and ``ncols`` axes (shared y).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    pyplot, its figure registry and the process's backend are left alone.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    return plt
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, ncols, sharey=True)
+    return fig, axes
 
 
 def plot_accuracy(
@@ -97,8 +99,11 @@ def plot_accuracy(
     xlabel: str = "Es/N0 [dB]",
     labels: dict[str, str] | None = None,
 ) -> Path:
-    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``."""
-    fig, ax = _pyplot().subplots(figsize=(6.4, 4.2))
+    """Write a PNG of accuracy vs ``x`` with one mean ± std curve per ``curve``.
+
+    Draws on its own Figure with an Agg canvas (:func:`_figure`).
+    """
+    fig, ax = _figure()
     _draw(ax, rows, x, curve, labels, clean_accuracy, xlabel)
     ax.set_title(title, fontsize=9)
     return _save(fig, path)
@@ -115,7 +120,7 @@ def plot_scheme_comparison(
 ) -> Path:
     """Two panels: accuracy vs Es/N0 (equal power per channel use) and vs Ew/N0
     (equal energy per weight; rows need ``ew_n0_db``, see :func:`ew_n0_db`)."""
-    fig, axes = _pyplot().subplots(1, 2, figsize=(11.0, 4.2), sharey=True)
+    fig, axes = _figure(2, (11.0, 4.2))
     _draw(axes[0], rows, "esno_db", curve, labels, clean_accuracy, "Es/N0 [dB]")
     _draw(
         axes[1], rows, "ew_n0_db", curve, labels, clean_accuracy,

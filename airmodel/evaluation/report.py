@@ -6,13 +6,21 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from airmodel.evaluation.results import read_results
+from airmodel.evaluation.store import Journal
 
-__all__ = ["accuracy_table", "crossing", "league_table", "format_markdown"]
+__all__ = [
+    "accuracy_table",
+    "crossing",
+    "league_table",
+    "format_markdown",
+    "summary",
+]
 
 
 def crossing(xs: Sequence[float], ys: Sequence[float], target: float) -> float:
@@ -117,11 +125,36 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _has_results(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a journal or (older layout) a ``results.json``."""
+    return any((Path(folder) / f).is_file() for f in (Journal.NAME, "results.json"))
+
+
+def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
+    """Short table printed after a run: WNR [dB] at each target accuracy per receiver.
+
+    Reads the folder's rows (:func:`~airmodel.evaluation.results.read_results`);
+    compared schemes are told apart by their ``curve``. Empty when the folder
+    holds no inference rows (federated runs).
+    """
+    rows = read_results(folder)[1] if _has_results(folder) else []
+    rows = [r for r in rows if "accuracy" in r and "wnr_db" in r]
+    if not rows:
+        return ""
+    rows = [{**r, "denoiser": r.get("curve", r["denoiser"])} for r in rows]
+    table = league_table(rows, targets, x="wnr_db")
+    keep = [
+        "denoiser",
+        *(f"{k}@{t:.0%}" for t in targets for k in ("wnr_db", "gain_db")),
+    ]
+    return format_markdown([{k: line[k] for k in keep} for line in table])
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m airmodel.evaluation.report RESULTS_DIR [--x wnr_db] [--by-snr]``."""
+    """``airmodel report RESULTS_DIR [--x wnr_db] [--by-snr]`` (or ``python -m ...``)."""
     import argparse
 
-    p = argparse.ArgumentParser(description=__doc__)
+    p = argparse.ArgumentParser(prog="airmodel report", description=__doc__)
     p.add_argument("folder")
     p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
     p.add_argument("--targets", default="0.6,0.8")
@@ -129,6 +162,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
     )
     a = p.parse_args(argv)
+    if not _has_results(a.folder):
+        p.error(
+            f"{a.folder} holds no {Journal.NAME} or results.json; pass a results "
+            "folder written by `airmodel run`."
+        )
     meta, rows = read_results(a.folder)
     targets = [float(t) for t in a.targets.split(",")]
     print(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from airmodel.allocator import keep_freed_memory
+from airmodel.allocator import keep_freed_memory as _keep_freed_memory
 from airmodel.data.info import DatasetInfo
 from airmodel.data.transforms import to_tensor
 from airmodel.evaluation.fused import fuse
@@ -71,6 +71,13 @@ class Scorer:
     :param model: Optional model that :meth:`accuracy_of` loads state dicts into.
     :param fused: Use the fused copy where it applies (CPU, fp32, airmodel
         ResNet). ``False`` runs the model eagerly as it is.
+    :param metric: Optional task score ``metric(model, (x, y)) -> float`` per
+        batch (mean over images); :meth:`accuracy` then returns it instead of
+        classification accuracy (results keep the column name ``accuracy``;
+        ``fit`` selection still minimizes the cross-entropy of :meth:`loss_of`).
+    :param keep_freed_memory: on the CPU, ask glibc's malloc to keep freed
+        memory (process-wide, see :mod:`airmodel.allocator`; opt-in, config
+        key ``evaluation.keep_freed_memory``). Default False.
 
     .. rubric:: Examples
 
@@ -90,14 +97,18 @@ class Scorer:
         bf16: bool | None = None,
         model: nn.Module | None = None,
         fused: bool = True,
+        metric: Callable[[nn.Module, tuple[torch.Tensor, torch.Tensor]], float]
+        | None = None,
+        keep_freed_memory: bool = False,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise TypeError(f"`batch_size` must be an int; got {batch_size!r}.")
         if batch_size < 1:
             raise ValueError(f"`batch_size` must be >= 1; got {batch_size}.")
         self.device = torch.device(device) if device is not None else default_device()
-        if self.device.type == "cpu":
-            keep_freed_memory()  # no page faults per batch (benchmarks/allocator.py)
+        if keep_freed_memory and self.device.type == "cpu":
+            _keep_freed_memory()  # no page faults per batch (benchmarks/allocator.py)
+        self.metric = metric
         self.info = info
         self.batch_size = batch_size
         self.bf16 = bool(bf16)
@@ -153,11 +164,31 @@ class Scorer:
         return torch.cat(out) if out else self.y.new_zeros(0)
 
     def accuracy(self, model: nn.Module) -> float:
-        """Fraction of correctly classified images, in [0, 1]."""
+        """Fraction of correctly classified images, in [0, 1] (or the ``metric``)."""
         if len(self) == 0:
             return float("nan")
+        if self.metric is not None:
+            return self._metric(model)
         correct = (self.predict(model) == self.y).sum(dtype=torch.float64)
         return float(correct.item()) / len(self)
+
+    def _metric(self, model: nn.Module) -> float:
+        """Image-weighted mean of ``metric(model, (x, y))`` over the batches."""
+        model = self._prepare(model)
+        was_training = model.training
+        model.eval()
+        total = 0.0
+        try:
+            with torch.inference_mode(), self._autocast():
+                for i in range(0, len(self), self.batch_size):
+                    x, y = (
+                        self.x[i : i + self.batch_size],
+                        self.y[i : i + self.batch_size],
+                    )
+                    total += float(self.metric(model, (x, y))) * len(y)
+        finally:
+            model.train(was_training)
+        return total / len(self)
 
     def accuracy_of(
         self, state_dict: Mapping[str, torch.Tensor], model: nn.Module | None = None

@@ -214,7 +214,7 @@ def denoise_one(
     is not recalibrated (batch-norm buffers are off the air): the caller
     applies :func:`recalibrate_bn_state` after rebuilding.
     """
-    from airmodel.builder import build_denoiser
+    from airmodel.plugins import build_denoiser
 
     den = build_denoiser(spec)
     if spec.noise == "average":

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-import channels
+from airmodel import channels
 from airmodel.builder import build_data, build_denoiser, build_device
 from airmodel.config import ConfigError, ExperimentConfig, to_dict
 from airmodel.data import DatasetNotFoundError, load_dataset
@@ -21,13 +21,13 @@ from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
-from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
 from airmodel.federated.server import bn_policy_to_payload
 from airmodel.federated.split import dirichlet_split, iid_split, paper_split
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.models import get_model, init_weights
+from airmodel.plugins import check_denoisers
 from airmodel.provenance import provenance
 from airmodel.seed import derive_seed, make_generator, point_key
 from airmodel.transmitter.payload import flatten
@@ -85,7 +85,7 @@ def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplin
         )
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config key `channel`: {err}") from err
-    fading = getattr(ch, "is_fading", False)
+    fading = ch.is_fading
     if fading and pc not in (None, "truncated_inversion"):
         raise ConfigError(
             "config key `channel.options.power_control`: over-the-air aggregation "

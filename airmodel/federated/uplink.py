@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 import torch
 
-import channels
+from airmodel import channels
+from airmodel.channels.utils import snr_db_to_no
+from airmodel.devices import sionna_device
 from airmodel.metrics import moments
 from airmodel.modulation.analog import AnalogDemodulator, AnalogModulator, Precision
+from airmodel.protocols import Channel, FlatFadingChannel
 from airmodel.transmitter.power_control import TruncatedInversion
-from channels.utils import snr_db_to_no
 
 __all__ = ["OverTheAirUplink", "UplinkRound", "UplinkReception"]
 
@@ -172,7 +174,7 @@ class OverTheAirUplink:
 
     def __init__(
         self,
-        channel: str | object = "awgn",
+        channel: str | Channel = "awgn",
         precision: Precision = "single",
         inversion_threshold: float | None = None,
         device: str | torch.device | None = None,
@@ -186,12 +188,12 @@ class OverTheAirUplink:
         )
         if isinstance(channel, str):
             channel = channels.get(
-                channel, precision=precision, device=str(self.device)
+                channel, precision=precision, device=sionna_device(self.device)
             )
         self.channel = channel
         self.precision = precision
-        fading = getattr(channel, "is_fading", False)
-        if fading and not hasattr(channel, "generate"):
+        fading = channel.is_fading
+        if fading and not isinstance(channel, FlatFadingChannel):
             raise ValueError(
                 f"Over-the-air aggregation needs a flat fading channel with "
                 f"generate/apply ('rayleigh', 'rician') or 'awgn'; got "

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from airmodel.models import register_model
+from airmodel.models.registry import register_model
 
 __all__ = [
     "BasicBlock",

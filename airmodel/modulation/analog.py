@@ -123,6 +123,7 @@ class AnalogScheme:
     name = "analog"
     #: Complex channel uses per transmitted weight.
     channel_uses_per_weight = 0.5
+    uses_spec = False
 
     def __init__(self, precision: Precision = "single") -> None:
         self.precision = precision

@@ -45,6 +45,11 @@ class DigitalSideInfo:
     tx_bits: np.ndarray
 
 
+#: The digital chain's bit pipeline is NumPy: it runs on the CPU whatever the
+#: run's device (the Link moves symbols to and from its device).
+DEVICE = torch.device("cpu")
+
+
 class DigitalScheme:
     r"""Quantize, LDPC-encode and map a weight vector; the reverse at the receiver.
 
@@ -123,24 +128,23 @@ class DigitalScheme:
         )
         self.chunk_bits = check_positive_int("chunk_bits", chunk_bits)
         self.seed, self.precision = seed, precision
-        const = Constellation("pam" if m == 1 else "qam", m, precision=precision)
-        self.mapper = Mapper(constellation=const, precision=precision)
-        self.demapper = Demapper(demapping, constellation=const, precision=precision)
+        cpu = dict(precision=precision, device=DEVICE.type)  # never Sionna's default
+        const = Constellation("pam" if m == 1 else "qam", m, **cpu)
+        self.mapper = Mapper(constellation=const, **cpu)
+        self.demapper = Demapper(demapping, constellation=const, **cpu)
         self.code_rate = _check_rate(code_rate)
         self.encoder: LDPC5GEncoder | None = None
         self.decoder: LDPC5GDecoder | None = None
         if self.code_rate is not None:
             self.k = _check_k(k)
             self.n = m * math.ceil(self.k / self.code_rate / m)  # whole symbols
-            self.encoder = LDPC5GEncoder(
-                self.k, self.n, check_input=False, precision=precision
-            )
+            self.encoder = LDPC5GEncoder(self.k, self.n, check_input=False, **cpu)
             self.decoder = LDPC5GDecoder(
                 self.encoder,
                 num_iter=num_iter,
                 hard_out=False,  # output LLRs give the post-decoding BER
                 return_infobits=True,
-                precision=precision,
+                **cpu,
             )
         else:
             self.k = self.n = m * max(1, self.chunk_bits // m)
@@ -251,6 +255,7 @@ class DigitalScheme:
             weights, decoding time and mode).
         """
         t0 = time.perf_counter()
+        y, no = y.to(DEVICE), no.to(DEVICE) if isinstance(no, torch.Tensor) else no
         src = side.source
         bits, info, est = self.rx.decode_bits(
             y, no, src.num_bits, side.num_codewords, side.tx_bits, src.bits, seed

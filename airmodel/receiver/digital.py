@@ -18,7 +18,7 @@ from airmodel.transmitter.quantize import (
 )
 
 if TYPE_CHECKING:
-    from airmodel.modulation.digital import DigitalScheme
+    from airmodel.protocols import BitScheme
 
 __all__ = [
     "BitReceiver", "BitErrorEstimate", "sanitize", "weight_noise", "sampling_seed", "NO_FLOOR", "DECODE_BATCH",
@@ -73,7 +73,7 @@ class BitReceiver:
     See docs/digital.md.
     """
 
-    def __init__(self, scheme: DigitalScheme) -> None:
+    def __init__(self, scheme: BitScheme) -> None:
         self.s = scheme
 
     def llr(

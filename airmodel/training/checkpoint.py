@@ -4,26 +4,30 @@ A checkpoint is ``torch.save``'s zip file whose zip comment holds
 ``airmodel-sha256=<hex>``, the sha256 of every byte before the comment: any
 flipped or missing byte fails :func:`read_checkpoint`. The payload records
 ``"integrity": "sha256-zip-comment"`` so that a damaged comment cannot pass
-the file off as an older, unsealed one.
+the file off as an older, unsealed one (the seal: :mod:`airmodel.integrity`;
+reading any weight file: :mod:`airmodel.models.loading`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import os
-import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from airmodel._validation import check_finite_tensors
-from airmodel.errors import CorruptFileError, MissingFileError, UserError
-from airmodel.models import get_model
+from airmodel.errors import UserError
+from airmodel.integrity import ZIP_INTEGRITY as INTEGRITY
+from airmodel.integrity import seal_zip as seal
+from airmodel.models.loading import (
+    check_state_dict,
+    load_model,
+    read_torch_file,
+    warn_unsealed,
+)
 
 __all__ = [
     "ACCURACY_SLACK",
@@ -36,19 +40,6 @@ __all__ = [
     "save_atomic",
     "seal",
 ]
-
-_TAG = b"airmodel-sha256="
-_SEAL_LEN = len(_TAG) + 64
-_EOCD = b"PK\x05\x06"  # zip end-of-central-directory record (22 bytes + comment)
-INTEGRITY = "sha256-zip-comment"
-
-
-def seal(data: bytes) -> bytes:
-    """Append ``airmodel-sha256=<hex>`` as the zip comment of ``torch.save`` bytes."""
-    if len(data) < 22 or data[-22:-18] != _EOCD or data[-2:] != b"\0\0":
-        raise ValueError("expected torch.save zip bytes without a zip comment")
-    head = data[:-2] + _SEAL_LEN.to_bytes(2, "little")
-    return head + _TAG + hashlib.sha256(head).hexdigest().encode()
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:
@@ -84,46 +75,14 @@ def read_checkpoint(
     :param fix: What the user should do about a corrupt file (default: retrain).
     :output checkpoint: The dict ``torch.save`` wrote (``integrity`` removed).
     """
-    path = Path(path)
-    fix = fix or (
-        "Restore it from a copy, or retrain it: `airmodel train ... --out DIR` "
-        "writes DIR/final.pt."
-    )
-    if not path.is_file():
-        raise MissingFileError(f"Checkpoint {path} not found (or not a file). {fix}")
-    data = path.read_bytes()
-    sealed = data[-_SEAL_LEN:].startswith(_TAG)
-    if sealed:
-        want = data[-64:].decode("ascii", "replace")
-        got = hashlib.sha256(data[:-_SEAL_LEN]).hexdigest()
-        if got != want:
-            raise CorruptFileError(
-                path,
-                f"sha256 {got[:12]}... does not match the recorded {want[:12]}...",
-                fix,
-            )
-    try:
-        ckpt = torch.load(
-            io.BytesIO(data), map_location="cpu", weights_only=weights_only
-        )
-    except Exception as err:  # pickle/zip errors of a damaged file say nothing useful
-        first = str(err).split(". ")[0][:120]
-        what = "empty file" if not data else f"{type(err).__name__}: {first}"
-        raise CorruptFileError(path, f"torch.load fails: {what}", fix) from err
+    ckpt, sealed = read_torch_file(path, weights_only=weights_only, fix=fix)
     if not isinstance(ckpt, dict):
         raise UserError(
             f"{path} holds a {type(ckpt).__name__}, not an airmodel checkpoint dict. "
             "Give a final.pt written by `airmodel train`."
         )
-    if ckpt.pop("integrity", None) is not None and not sealed:
-        raise CorruptFileError(path, "its sha256 seal is missing or damaged", fix)
     if not sealed:
-        warnings.warn(
-            f"{path} has no sha256 seal (written before airmodel sealed checkpoints), "
-            "so its bytes cannot be checked; `airmodel run` still compares its "
-            "clean accuracy with the recorded one.",
-            stacklevel=2,
-        )
+        warn_unsealed(path, ckpt)
     return ckpt
 
 
@@ -135,72 +94,25 @@ def portable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
-def check_state_dict(
-    model: nn.Module, state_dict: Mapping[str, torch.Tensor], what: str = "checkpoint"
-) -> None:
-    """Raise ``ValueError`` listing missing, unexpected and mismatched keys (sorted)."""
-    ref = model.state_dict()
-    missing = sorted(set(ref) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(ref))
-    mismatched = sorted(
-        f"{k}: {tuple(state_dict[k].shape)} vs model {tuple(ref[k].shape)}"
-        for k in set(ref) & set(state_dict)
-        if tuple(state_dict[k].shape) != tuple(ref[k].shape)
-    )
-    if missing or unexpected or mismatched:
-        raise UserError(
-            f"The {what} does not fit {type(model).__name__}: "
-            f"missing keys {missing}; unexpected keys {unexpected}; "
-            f"shape mismatches {mismatched}. Build the model the checkpoint was "
-            "trained with (its recorded `model_name`, `num_classes`, "
-            "`in_channels`), or retrain for this model."
-        )
-
-
 def load_checkpoint(
     path: str | Path,
     model_name: str | None = None,
     device: str | torch.device = "cpu",
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Build the model recorded in a ``final.pt`` and load its weights.
+    """Build a model and load its weights: airmodel checkpoint, state dict or safetensors.
 
-    :param path: A checkpoint written by :func:`airmodel.training.train`
-        (``final.pt`` or ``last.pt``).
-    :param model_name: Override the recorded model name (must still fit).
+    :param path: A ``final.pt``/``last.pt`` written by :func:`airmodel.training.train`,
+        a plain ``torch.save(model.state_dict())`` file, or a ``.safetensors`` file.
+        A sealed checkpoint's sha256 is checked; the weights must fit the model
+        and be finite (:class:`~airmodel.errors.UserError` otherwise).
+    :param model_name: Override the recorded model name (must still fit); needed
+        for a plain state dict. A registered name or ``package.module:factory``.
     :param device: Where to put the model.
     :output model: The model in eval mode.
-    :output checkpoint: The checkpoint dict (``dataset``, ``normalization``,
-        ``test_accuracy``, ``config``, ...).
+    :output checkpoint: The checkpoint's metadata (``dataset``, ``normalization``,
+        ``test_accuracy``, ``config``, ...; only ``model_name`` for a plain file).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(
-            f"Checkpoint {path} not found; train one with `airmodel train ... "
-            f"--out {path.parent}`."
-        )
-    ckpt = read_checkpoint(path)
-    state = ckpt.get("state_dict", ckpt.get("model"))
-    name = model_name or ckpt.get("model_name")
-    if not isinstance(state, Mapping) or not isinstance(name, str):
-        raise UserError(
-            f"{path} has no `state_dict`/`model_name`; pass a checkpoint written "
-            "by airmodel.training.train, or give `model_name=`."
-        )
-    try:
-        model = get_model(
-            name,
-            num_classes=int(ckpt.get("num_classes", 10)),
-            in_channels=int(ckpt.get("in_channels", 3)),
-        )
-    except (TypeError, ValueError, KeyError) as err:
-        raise UserError(
-            f"{path} records a model that cannot be built ({err}); give a final.pt "
-            "written by `airmodel train`."
-        ) from err
-    check_state_dict(model, state, what=f"checkpoint {path}")
-    check_finite_tensors(state, what=f"checkpoint {path}")
-    model.load_state_dict(state)
-    return model.to(device).eval(), ckpt
+    return load_model(path, model_name=model_name, device=device)
 
 
 #: Scoring-path allowance in the clean-accuracy check (bf16, GPU, another image

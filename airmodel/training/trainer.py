@@ -19,6 +19,7 @@ from airmodel._validation import check_finite_tensors
 from airmodel.allocator import keep_freed_memory
 from airmodel.data import load_dataset
 from airmodel.data.transforms import augment, default_augmentation, normalize
+from airmodel.devices import resolve_device
 from airmodel.errors import CorruptFileError, MissingFileError, UserError
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
@@ -39,31 +40,6 @@ _RESUME_KEYS = (
     "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
     "max_train_samples", "pad", "flip", "init_from",
 )  # fmt: skip
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``"auto"``/None -> cuda if available else cpu; otherwise ``torch.device``.
-
-    Raises :class:`UserError` for a name torch does not know or a CUDA device
-    this machine does not have.
-    """
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as err:
-        raise UserError(
-            f"{device!r} is not a device name ({err}); use auto, cpu or cuda."
-        ) from None
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 or (dev.index or 0) >= count:
-            raise UserError(
-                f"{device!r} asks for a CUDA device, but this machine has {count} "
-                f"(torch.cuda.is_available() is {torch.cuda.is_available()}); use "
-                "cpu or auto."
-            )
-    return dev
 
 
 def make_scheduler(

@@ -42,6 +42,9 @@ class TensorSpec:
     offset: int
     numel: int
     on_air: bool
+    #: Key of the tensor this one shares storage with (tied parameters): it is
+    #: sent once, under that key, and rebuilt as the same tensor.
+    tied_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -206,13 +209,16 @@ def flatten(
     else:
         on_air = select_on_air(state_dict, policy)
     dtype = payload_dtype(state_dict)
-    order = [k for k in state_dict if k in on_air] + [
-        k for k in state_dict if k not in on_air
+    tied = _tied(state_dict)
+    on_air = {tied.get(k, k) for k in on_air} | {k for k in tied if tied[k] in on_air}
+    order = [k for k in state_dict if k in on_air and k not in tied] + [
+        k for k in state_dict if k not in on_air and k not in tied
     ]
     offsets, pos = {}, 0
     for k in order:
         offsets[k] = pos
         pos += state_dict[k].numel()
+    offsets |= {k: offsets[src] for k, src in tied.items()}
     specs = tuple(
         TensorSpec(
             name=k,
@@ -221,10 +227,11 @@ def flatten(
             offset=offsets[k],
             numel=t.numel(),
             on_air=k in on_air,
+            tied_to=tied.get(k),
         )
         for k, t in state_dict.items()
     )
-    num_air = sum(state_dict[k].numel() for k in on_air)
+    num_air = sum(state_dict[k].numel() for k in on_air if k not in tied)
     if pos == 0:
         vector = torch.zeros(0, dtype=dtype)
     else:
@@ -255,7 +262,32 @@ def unflatten(
         )
     out: dict[str, torch.Tensor] = {}
     for t in spec.tensors:
+        if t.tied_to is not None:
+            continue
         src = air if (air is not None and t.on_air) else vector
         chunk = src[t.offset : t.offset + t.numel]
         out[t.name] = chunk.to(getattr(torch, t.dtype), copy=True).reshape(t.shape)
-    return out
+    # Tied keys get the very tensor of their source, in the state dict's order.
+    return {t.name: out[t.tied_to or t.name] for t in spec.tensors}
+
+
+def _tied(state_dict: Mapping[str, torch.Tensor]) -> dict[str, str]:
+    """``{alias: first key}`` for entries that are views of the same memory."""
+    first: dict[tuple, str] = {}
+    tied: dict[str, str] = {}
+    for k, t in state_dict.items():
+        if t.numel() == 0:
+            continue
+        ident = (
+            t.device,
+            t.untyped_storage().data_ptr(),
+            t.storage_offset(),
+            tuple(t.shape),
+            t.stride(),
+            t.dtype,
+        )
+        if ident in first:
+            tied[k] = first[ident]
+        else:
+            first[ident] = k
+    return tied

@@ -8,7 +8,7 @@ import torch
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import Constellation, Demapper, Mapper
 
-import channels
+from airmodel import channels
 from airmodel.modulation import DigitalScheme
 
 pytestmark = pytest.mark.science

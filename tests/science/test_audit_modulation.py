@@ -13,7 +13,7 @@ import pytest
 import torch
 from scipy.special import erfc
 
-import channels
+from airmodel import channels
 from airmodel.modulation import DigitalScheme
 from airmodel.receiver.equalizer import equalize
 

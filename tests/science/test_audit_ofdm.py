@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from airmodel.channels import TDLChannel
 from airmodel.receiver.equalizer import equalize
-from channels import TDLChannel
 
 pytestmark = pytest.mark.science
 
@@ -73,7 +73,7 @@ def test_gamma_posterior_is_the_lmmse_estimate_for_rayleigh():
     """z = h + e with h ~ CN(0, 1) (kappa fitted ~1), v = 0.3, N = 10^5: the
     posterior mean is z/(1+v) and its variance v/(1+v) to 2 % (the Gaussian case,
     where the Gamma prior with kappa = 1 is exact)."""
-    from channels.ofdm import gamma_posterior
+    from airmodel.channels.ofdm import gamma_posterior
 
     g = torch.Generator().manual_seed(4)
     n, v = 100_000, 0.3

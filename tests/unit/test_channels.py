@@ -9,8 +9,8 @@ import sionna.phy
 import torch
 from sionna.phy.channel import AWGN
 
-import channels
-from channels import AWGNChannel, snr_db_to_no
+from airmodel import channels
+from airmodel.channels import AWGNChannel, snr_db_to_no
 
 
 class TestSnr:
@@ -31,7 +31,7 @@ class TestRegistry:
         assert isinstance(channels.get("awgn"), AWGNChannel)
 
     def test_unknown_and_duplicate(self):
-        with pytest.raises(ValueError, match="Unknown channel 'nope'"):
+        with pytest.raises(ValueError, match="Unknown channel name 'nope'"):
             channels.get("nope")
         with pytest.raises(ValueError, match="already registered"):
             channels.register_channel("awgn")(object)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.special import erfc
 
-import channels
+from airmodel import channels
 from airmodel.link import Link
 from airmodel.modulation import DigitalScheme, get_scheme, list_schemes
 from airmodel.receiver.digital import sampling_seed, sanitize

@@ -288,6 +288,25 @@ class TestRunErrors:
             main(["train", "--debug", "--model", "nope"])
 
 
+class TestPackagingCommandErrors:
+    """Issue #15's commands and names (bundled configs, registries) under guarded():
+    one line, exit 2."""
+
+    def test_configs_run_by_name_and_registry_names(self, tmp_path, capsys):
+        rc, _ = run_cli(capsys, "configs", "quickstart", "--out", str(tmp_path))
+        assert rc == 0 and (tmp_path / "quickstart.yaml").is_file()
+        rc, err = run_cli(capsys, "configs", "quickstart", "--out", str(tmp_path))
+        assert rc == 2 and "quickstart.yaml exists" in err
+        rc, err = run_cli(capsys, "run", "nosuch")
+        assert rc == 2 and "not a bundled config" in err and "quickstart" in err
+        cfg = str(tmp_path / "quickstart.yaml")
+        rc, err = run_cli(capsys, "run", cfg, "--dry-run", "--set", "model.name=nosuch")
+        assert rc == 2 and "Unknown model name 'nosuch'" in err and "resnet8" in err
+        from airmodel.registry import RegistryError
+
+        assert issubclass(RegistryError, UserError)  # one line from the Python API too
+
+
 class TestTrainErrors:
     def test_threads_zero_and_out_is_a_file(self, tmp_path, capsys):
         base = ["train", "--model", "resnet8", "--dataset", "digits"]

@@ -10,12 +10,12 @@ import torch
 from scipy import stats
 from sionna.phy.channel import AWGN, GenerateFlatFadingChannel
 
-import channels
+from airmodel import channels
+from airmodel.channels import AWGNChannel, RayleighChannel, RicianChannel
 from airmodel.link import Link
 from airmodel.modulation.interleaver import Interleaver
 from airmodel.receiver.denoiser import MMSE
 from airmodel.transmitter.power_control import TruncatedInversion
-from channels import AWGNChannel, RayleighChannel, RicianChannel
 
 
 def weights(n: int, seed: int = 0) -> dict[str, torch.Tensor]:

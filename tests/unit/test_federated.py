@@ -242,7 +242,7 @@ class TestUplinkAndServer:
 
 
 def get_rayleigh(**kw):
-    import channels
+    from airmodel import channels
 
     return channels.get("rayleigh", **kw)
 

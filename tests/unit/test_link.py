@@ -23,13 +23,14 @@ def big_state_dict(n: int = 1_000_000) -> dict[str, torch.Tensor]:
 
 class TestLink:
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
-    def test_zero_noise_is_bit_exact_in_double(self, dtype):
+    def test_zero_noise_is_bit_exact_in_double(self, dtype, device):
         sd = make_state_dict(dtype=dtype)
-        link = Link("awgn", denoiser=MMSE(), precision="double")
+        link = Link("awgn", denoiser=MMSE(), precision="double", device=device)
         sd_hat, stats = link(sd, math.inf, seed=0)
         for k in sd:
             assert sd_hat[k].dtype == sd[k].dtype
-            assert torch.equal(sd_hat[k], sd[k]), k
+            assert sd_hat[k].device.type == device
+            assert torch.equal(sd_hat[k].cpu(), sd[k]), k
         assert stats.weight_mse < 1e-30
 
     def test_zero_noise_in_single(self):
@@ -44,21 +45,21 @@ class TestLink:
             assert torch.all((out[k].float() - sd[k].float()).abs() <= ulp), k
 
     @pytest.mark.parametrize("snr_db", [-5.0, 10.0])
-    def test_measured_noise_variance_matches_snr(self, snr_db):
+    def test_measured_noise_variance_matches_snr(self, snr_db, device):
         """Measured per-weight noise variance within 1 % of P_s/10^(EsN0/10), N = 10^6."""
         sd = big_state_dict()
-        link = Link("awgn")
+        link = Link("awgn", device=device)
         tx = link.transmit(sd, snr_db, seed=1)
-        w = sd["w"].double()
+        w = sd["w"].double().to(device)
         expected = float(w.square().mean()) / 10 ** (snr_db / 10)
         measured = float((tx.reception.y - w).square().mean())
         assert measured == pytest.approx(expected, rel=0.01)
         assert float(tx.reception.no_w.mean()) == pytest.approx(expected, rel=1e-6)
         assert tx.reception.no_w.shape == (tx.spec.num_air,)
 
-    def test_stats(self):
+    def test_stats(self, device):
         sd = big_state_dict(100_000)
-        _, stats = Link("awgn")(sd, 5.0, seed=2)
+        _, stats = Link("awgn", device=device)(sd, 5.0, seed=2)
         w = sd["w"].double()
         assert stats.esno_db == 5.0
         expected_wnr = 5.0 - 10 * math.log10(1 + float(w.mean()) ** 2 / float(w.var()))

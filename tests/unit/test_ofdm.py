@@ -11,11 +11,11 @@ from sionna.phy.channel.tr38901 import CDL, TDL, Antenna
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import LMMSEEqualizer, LSChannelEstimator, ResourceGridMapper
 
-import channels
+from airmodel import channels
+from airmodel.channels import CDLChannel, TDLChannel
 from airmodel.link import Link
 from airmodel.receiver.denoiser import MMSE
 from airmodel.receiver.equalizer import equalize
-from channels import CDLChannel, TDLChannel
 
 D = 864  # data REs per slot on the default grid (72 subcarriers x 12 data symbols)
 

@@ -39,10 +39,13 @@ class TestPayload:
         sd = model.state_dict()
         sd["nc"] = torch.randn(5, 7).t()  # non-contiguous
         assert not sd["nc"].is_contiguous()
-        out = unflatten(*flatten(sd, "all_float"))
+        vec, spec = flatten(sd, "all_float")
+        out = unflatten(vec, spec)
         for k in sd:
             assert torch.equal(out[k], sd[k]), k
-        assert out["a.weight"].data_ptr() != out["b.weight"].data_ptr()
+        # Tied parameters (issue #15): sent once, rebuilt as one tensor.
+        assert out["a.weight"] is out["b.weight"]
+        assert spec.numel == sum(v.numel() for k, v in sd.items() if k != "b.weight")
 
     def test_paper_policy_excludes_batchnorm_and_shortcut_bn(self):
         sd = TiedModel().state_dict()

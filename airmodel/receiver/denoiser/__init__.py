@@ -2,6 +2,7 @@
 """Bayesian denoisers fed by the channel's per-weight noise variance."""
 
 from airmodel.receiver.denoiser.base import (
+    DENOISERS,
     PRIOR_FLOOR_WNR,
     Denoiser,
     Prior,
@@ -34,6 +35,7 @@ from airmodel.receiver.denoiser.selection import (
 )
 
 __all__ = [
+    "DENOISERS",
     "PRIOR_FLOOR_WNR",
     "Denoiser",
     "Prior",

@@ -11,8 +11,10 @@ from typing import Any, Literal
 import torch
 
 from airmodel.metrics import moments
+from airmodel.registry import Registry
 
 __all__ = [
+    "DENOISERS",
     "Prior",
     "Segments",
     "estimate_layer_prior",
@@ -322,30 +324,21 @@ class Denoiser(ABC):
         }
 
 
-_DENOISERS: dict[str, Callable[..., Denoiser]] = {}
+#: Denoisers by name; plugins register under the entry-point group
+#: ``airmodel.denoisers`` (a :class:`Denoiser` subclass or factory).
+DENOISERS: Registry[Denoiser] = Registry("denoiser", "airmodel.denoisers")
 
 
 def register_denoiser(name: str) -> Callable[[type[Denoiser]], type[Denoiser]]:
     """Class decorator registering a denoiser under ``name``."""
-
-    def wrap(cls: type[Denoiser]) -> type[Denoiser]:
-        if name in _DENOISERS:
-            raise ValueError(f"A denoiser named {name!r} is already registered.")
-        _DENOISERS[name] = cls
-        return cls
-
-    return wrap
+    return DENOISERS.register(name)
 
 
 def get_denoiser(name: str, **kwargs: Any) -> Denoiser:
-    """Build the denoiser registered as ``name``."""
-    if name not in _DENOISERS:
-        raise ValueError(
-            f"Unknown denoiser {name!r}; choose one of {list_denoisers()}."
-        )
-    return _DENOISERS[name](**kwargs)
+    """Build the denoiser registered as ``name`` (unknown options are refused)."""
+    return DENOISERS.build(name, kwargs)
 
 
 def list_denoisers() -> list[str]:
-    """Sorted names of all registered denoisers."""
-    return sorted(_DENOISERS)
+    """Sorted names of all registered denoisers (plugins included)."""
+    return DENOISERS.names()
