@@ -25,9 +25,13 @@ from airmodel.transmitter import unflatten
 __all__ = [
     "ROW_KEY",
     "SweepPlan",
+    "Trial",
+    "TrialContext",
     "ValidationScorer",
     "denoise_one",
+    "pending_trials",
     "run_sweep",
+    "run_trial",
     "selection_key",
 ]
 
@@ -43,15 +47,13 @@ class SweepPlan:
     draws: int
     seed: int
 
-    def trials(self) -> list[tuple[int, float, int, int]]:
-        """``(point_index, snr_db, draw, seed)``; trial ``i`` uses ``seed + i``."""
-        out = []
-        for p, snr in enumerate(self.snr_db):
-            for d in range(self.draws):
-                out.append(
-                    (p, float(snr), d, trial_seed(self.seed, p * self.draws + d))
-                )
-        return out
+    def trials(self) -> list[Trial]:
+        """Every (point, draw) as a :class:`Trial`; trial ``i`` uses ``seed + i``."""
+        return [
+            Trial(float(snr), d, trial_seed(self.seed, p * self.draws + d))
+            for p, snr in enumerate(self.snr_db)
+            for d in range(self.draws)
+        ]
 
 
 class ValidationScorer(Scorer):
@@ -196,6 +198,121 @@ def selection_key(spec: DenoiserConfig) -> DenoiserConfig:
     return replace(spec, label=None, recalibrate=0, recalibrate_select=True)
 
 
+@dataclass(frozen=True)
+class Trial:
+    """One (SNR point, draw) of a sweep: every listed receiver sees its noise draw.
+
+    :param snr_db: Es/N0 per complex symbol [dB].
+    :param draw: draw index at this point.
+    :param seed: the trial's seed (noise, sampled decoding).
+    :param denoisers: keys of the receivers to run; empty: all of the context's.
+    """
+
+    snr_db: float
+    draw: int
+    seed: int
+    denoisers: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[float, int]:
+        """What identifies the trial in its run: ``(snr_db, draw)``."""
+        return (self.snr_db, self.draw)
+
+
+@dataclass
+class TrialContext:
+    """What every trial of a sweep shares: link, model, scorers, receivers, grids.
+
+    ``model`` is a working copy that trials load rebuilt weights into;
+    ``clean_sd`` is the transmitted state dict (on the CPU).
+    """
+
+    link: Link
+    model: nn.Module
+    clean_sd: dict[str, torch.Tensor]
+    scorers: Mapping[str, Scorer]
+    denoisers: Sequence[DenoiserConfig]
+    lam_grid: Sequence[float]
+    beta_grid: Sequence[float]
+    unlabelled: torch.Tensor | None = None
+
+    @classmethod
+    def build(
+        cls,
+        link: Link,
+        model: nn.Module,
+        scorers: Mapping[str, Scorer],
+        denoisers: Sequence[DenoiserConfig],
+        lam_grid: Sequence[float],
+        beta_grid: Sequence[float],
+        unlabelled: torch.Tensor | None = None,
+    ) -> TrialContext:
+        """A context around ``model`` (not modified: trials use a copy)."""
+        clean_sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        return cls(
+            link, copy.deepcopy(model), clean_sd, scorers, list(denoisers),
+            list(lam_grid), list(beta_grid), unlabelled,
+        )  # fmt: skip
+
+
+def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
+    """Run one trial: transmit once, rebuild and score with each receiver; rows.
+
+    Deterministic given ``ctx`` and ``trial``; touches no results folder (the
+    caller stores the rows). Receivers that differ only in a recalibration
+    applied after selection share one selection (same draw, same scores).
+    """
+    wanted = set(trial.denoisers)
+    todo = [dn for dn in ctx.denoisers if not wanted or dn.key in wanted]
+    tx = ctx.link.transmit(ctx.clean_sd, trial.snr_db, seed=trial.seed)
+    selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
+    rows = []
+    for dn in todo:
+        t0 = time.perf_counter()
+        base = selection_key(dn)
+        if base not in selected:
+            selected[base] = denoise_one(
+                ctx.link, tx, dn, ctx.model, ctx.scorers, ctx.lam_grid,
+                ctx.beta_grid, ctx.unlabelled,
+            )  # fmt: skip
+        w_hat, extra = selected[base]
+        sd_hat, stats = ctx.link.rebuild(tx, w_hat=w_hat)
+        sd_hat = _recalibrator(dn, ctx.model, ctx.scorers, ctx.unlabelled)(sd_hat)
+        acc = ctx.scorers["test"].accuracy_of(sd_hat, ctx.model)
+        rows.append(
+            {
+                "esno_db": trial.snr_db,
+                "draw": trial.draw,
+                "denoiser": dn.key,
+                "seed": trial.seed,
+                "wnr_db": stats.wnr_db,
+                "weight_mse": stats.weight_mse,
+                "accuracy": acc,
+                **extra,
+                "recalibrate": dn.recalibrate,
+                **tx.reception.info,
+                "seconds": time.perf_counter() - t0,
+            }
+        )
+    return rows
+
+
+def pending_trials(
+    plan: SweepPlan, denoisers: Sequence[DenoiserConfig], folder: ResultsFolder
+) -> list[Trial]:
+    """The plan's trials with the receivers whose rows ``folder`` lacks."""
+    out = []
+    for t in plan.trials():
+        todo = tuple(
+            dn.key
+            for dn in denoisers
+            if not folder.done(esno_db=t.snr_db, draw=t.draw, denoiser=dn.key)
+        )
+        if todo:
+            out.append(replace(t, denoisers=todo))
+    return out
+
+
 def run_sweep(
     link: Link,
     model: nn.Module,
@@ -210,67 +327,33 @@ def run_sweep(
 ) -> list[dict[str, Any]]:
     """Run every (point, draw, denoiser) not yet in ``folder``; return all rows.
 
-    All denoisers of a (point, draw) see the same noise draw. ``model`` is not
-    modified: a copy receives the rebuilt weights. A receiver with
-    ``recalibrate=n`` re-estimates batch-norm statistics on the first ``n``
-    ``unlabelled`` images (default: ``scorers["validation"].unlabelled``, see
-    :class:`ValidationScorer`) after rebuilding, before test scoring.
+    The driver: plans the trials, skips finished rows, calls :func:`run_trial`
+    per trial and stores its rows. All denoisers of a (point, draw) see the
+    same noise draw. ``model`` is not modified: a copy receives the rebuilt
+    weights. A receiver with ``recalibrate=n`` re-estimates batch-norm
+    statistics on the first ``n`` ``unlabelled`` images (default:
+    ``scorers["validation"].unlabelled``, see :class:`ValidationScorer`) after
+    rebuilding, before test scoring.
     """
-    clean_sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    work = copy.deepcopy(model)
-    trials = plan.trials()
-    total = len(trials) * len(denoisers)
-    done = sum(
-        folder.done(esno_db=s, draw=d, denoiser=dn.key)
-        for _, s, d, _ in trials
-        for dn in denoisers
+    ctx = TrialContext.build(
+        link, model, scorers, denoisers, lam_grid, beta_grid, unlabelled
     )
+    todo = pending_trials(plan, denoisers, folder)
+    total = len(plan.trials()) * len(denoisers)
     bar = tqdm(
         total=total,
-        initial=done,
+        initial=total - sum(len(t.denoisers) for t in todo),
         desc="sweep",
         unit="row",
         disable=not progress,
         dynamic_ncols=True,
     )
-    for _p, snr, draw, seed in trials:
-        todo = [
-            dn
-            for dn in denoisers
-            if not folder.done(esno_db=snr, draw=draw, denoiser=dn.key)
-        ]
-        if not todo:
-            continue
-        tx = link.transmit(clean_sd, snr, seed=seed)
-        selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
-        for dn in todo:
-            t0 = time.perf_counter()
-            # Receivers that differ only in a recalibration applied after
-            # selection share one selection (same draw, same scores).
-            base = selection_key(dn)
-            if base not in selected:
-                selected[base] = denoise_one(
-                    link, tx, dn, work, scorers, lam_grid, beta_grid, unlabelled
-                )
-            w_hat, extra = selected[base]
-            sd_hat, stats = link.rebuild(tx, w_hat=w_hat)
-            sd_hat = _recalibrator(dn, work, scorers, unlabelled)(sd_hat)
-            acc = scorers["test"].accuracy_of(sd_hat, work)
-            row = {
-                "esno_db": snr,
-                "draw": draw,
-                "denoiser": dn.key,
-                "seed": seed,
-                "wnr_db": stats.wnr_db,
-                "weight_mse": stats.weight_mse,
-                "accuracy": acc,
-                **extra,
-                "recalibrate": dn.recalibrate,
-                **tx.reception.info,
-                "seconds": time.perf_counter() - t0,
-            }
+    for trial in todo:
+        for row in run_trial(ctx, trial):
             folder.add(row)
-            bar.set_postfix_str(f"{snr:g} dB {dn.key}: {acc * 100:.1f}%")
+            bar.set_postfix_str(
+                f"{row['esno_db']:g} dB {row['denoiser']}: {row['accuracy'] * 100:.1f}%"
+            )
             bar.update(1)
     bar.close()
     return folder.rows

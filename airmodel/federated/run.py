@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,15 @@ from airmodel.provenance import provenance, write_json_atomic
 from airmodel.seed import make_generator, trial_seed
 from airmodel.transmitter.payload import flatten
 
-__all__ = ["run_federated", "build_split", "build_uplink"]
+__all__ = [
+    "FederatedContext",
+    "FederatedUnit",
+    "build_split",
+    "build_uplink",
+    "federated_units",
+    "run_federated",
+    "run_unit",
+]
 
 
 def build_split(cfg: ExperimentConfig, labels: np.ndarray) -> list[np.ndarray]:
@@ -114,6 +124,87 @@ def _check(cfg: ExperimentConfig) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FederatedUnit:
+    """One federated run: (Es/N0 [dB], receiver key, run index) and its seed."""
+
+    snr_db: float
+    denoiser: str
+    run: int
+    seed: int
+
+    @property
+    def key(self) -> dict[str, Any]:
+        """The row columns that identify the unit."""
+        return {"snr_db": self.snr_db, "denoiser": self.denoiser, "run": self.run}
+
+
+@dataclass
+class FederatedContext:
+    """What every unit of a federated experiment shares (built once)."""
+
+    cfg: ExperimentConfig
+    uplink: OverTheAirUplink
+    data: Any
+    parts: list[np.ndarray]
+    images: torch.Tensor
+    labels: torch.Tensor
+    info: Any
+    pad: int
+    flip: bool
+    amp: bool
+    policy: str
+
+
+def federated_units(cfg: ExperimentConfig) -> list[FederatedUnit]:
+    """Every (Es/N0, receiver, run) of ``cfg``; run ``r`` uses ``seed + r``."""
+    return [
+        FederatedUnit(float(snr), den.key, r, trial_seed(cfg.seed, r))
+        for snr in cfg.sweep.snr_db
+        for den in cfg.receiver.denoisers
+        for r in range(cfg.federated.runs)
+    ]
+
+
+def run_unit(
+    ctx: FederatedContext,
+    unit: FederatedUnit,
+    on_row: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train one federated run from scratch; its rows (``on_row`` sees each).
+
+    Deterministic given ``ctx`` and ``unit``; touches no results folder.
+    """
+    cfg, f = ctx.cfg, ctx.cfg.federated
+    den = next(d for d in cfg.receiver.denoisers if d.key == unit.denoiser)
+    model = get_model(cfg.model.name, ctx.info.num_classes, ctx.info.in_channels)
+    init_weights(model, make_generator(unit.seed))
+    model = model.to(ctx.images.device, memory_format=torch.channels_last)
+    select = {"validation": ctx.data.validation, "oracle": ctx.data.test}.get(
+        den.select
+    )
+
+    def emit(row: dict[str, Any]) -> None:
+        full = {**unit.key, **row, "seed": unit.seed}
+        row.clear()
+        row.update(full)  # the key columns first, as federated_run's list sees it
+        if on_row is not None:
+            on_row(row)
+
+    rows = federated_run(
+        model, ctx.parts, ctx.images, ctx.labels, ctx.info, ctx.uplink,
+        build_denoiser(den), ctx.data.test,
+        snr_db=unit.snr_db, active=f.active, rounds=f.rounds,
+        local_epochs=f.local_epochs, batch_size=f.batch_size, lr=f.lr,
+        momentum=f.momentum, weight_decay=f.weight_decay, schedule=f.schedule,
+        eval_every=f.eval_every, divergence_loss=f.divergence_loss,
+        policy=ctx.policy, seed=unit.seed, pad=ctx.pad, flip=ctx.flip,
+        amp_bf16=ctx.amp, select=select, lam_grid=cfg.receiver.lam_grid,
+        beta_grid=cfg.receiver.beta_grid, on_row=emit,
+    )  # fmt: skip
+    return rows
+
+
 def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
     """Run every (Es/N0, denoiser, run) of ``cfg`` not yet stored; return the folder.
 
@@ -175,32 +266,21 @@ def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
     )
     write_json_atomic(cfg.results_dir / "provenance.json", folder.meta["provenance"])
 
-    jobs = [
-        (snr, den, r)
-        for snr in cfg.sweep.snr_db
-        for den in cfg.receiver.denoisers
-        for r in range(f.runs)
-    ]
-    for snr, den, r in jobs:
-        key = {"snr_db": float(snr), "denoiser": den.key, "run": r}
+    ctx = FederatedContext(
+        cfg, uplink, data, parts, images, labels, info, pad, flip, amp, policy
+    )
+    for unit in federated_units(cfg):
+        key = unit.key
         if folder.finished(**key):
             continue
         if folder.discard_run(**key) and progress:
             print(f"restarting unfinished run {key}", file=sys.stderr)
-        run_seed = trial_seed(cfg.seed, r)
-        model = get_model(cfg.model.name, info.num_classes, info.in_channels)
-        init_weights(model, make_generator(run_seed))
-        model = model.to(device, memory_format=torch.channels_last)
-        select = {"validation": data.validation, "oracle": data.test}.get(den.select)
 
-        def store(
-            row: dict[str, Any], key: dict[str, Any] = key, s: int = run_seed
-        ) -> None:
-            row = {**key, **row, "seed": s}
+        def store(row: dict[str, Any]) -> None:
             folder.add(row)
             if progress:
                 print(
-                    f"{key['denoiser']} @ {key['snr_db']:g} dB run {key['run']} "
+                    f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
                     f"round {row['round']}: "
                     f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
                     + (" DIVERGED" if row["diverged"] else ""),
@@ -208,16 +288,7 @@ def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
                     flush=True,
                 )
 
-        federated_run(
-            model, parts, images, labels, info, uplink, build_denoiser(den), data.test,
-            snr_db=float(snr), active=f.active, rounds=f.rounds,
-            local_epochs=f.local_epochs, batch_size=f.batch_size, lr=f.lr,
-            momentum=f.momentum, weight_decay=f.weight_decay, schedule=f.schedule,
-            eval_every=f.eval_every, divergence_loss=f.divergence_loss, policy=policy,
-            seed=run_seed, pad=pad, flip=flip, amp_bf16=amp, select=select,
-            lam_grid=cfg.receiver.lam_grid, beta_grid=cfg.receiver.beta_grid,
-            on_row=store,
-        )  # fmt: skip
+        run_unit(ctx, unit, on_row=store)
     rows = [
         {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
     ]

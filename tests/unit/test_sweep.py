@@ -35,7 +35,7 @@ def test_averaged_noise_keeps_mean_and_loses_per_weight_detail():
 def test_key_and_plan():
     assert DenoiserConfig("mmse", noise="average").key == "mmse[avg-no]"
     plan = SweepPlan([0.0, 5.0], draws=2, seed=10)
-    assert [t[3] for t in plan.trials()] == [10, 11, 12, 13]
+    assert [t.seed for t in plan.trials()] == [10, 11, 12, 13]
 
 
 class _CountingScorer(Scorer):
