@@ -13,11 +13,12 @@ from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
+from airmodel.execution import check_execution, get_backend
 from airmodel.provenance import provenance, write_json_atomic
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 
-__all__ = ["run_experiment", "dry_run", "check_denoisers"]
+__all__ = ["run_experiment", "dry_run", "check_denoisers", "plan_cost"]
 
 
 def check_denoisers(cfg: ExperimentConfig) -> None:
@@ -33,21 +34,23 @@ def check_denoisers(cfg: ExperimentConfig) -> None:
 def dry_run(cfg: ExperimentConfig) -> str:
     """Validate what can be checked without heavy work; describe the plan."""
     check_denoisers(cfg)
+    check_execution(cfg.execution)
     build_link(cfg)
     m = cfg.model
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
     federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
+    cost = "; ".join(line.strip() for line in plan_cost(cfg))
     if not federated and (
         ckpt is None or (not Path(ckpt).is_file() and m.train is None)
     ):
         raise ConfigError(
             f"config key `model.checkpoint`: {ckpt!r} does not exist; train one with "
-            "`airmodel train` or add a `model.train` section."
+            f"`airmodel train` or add a `model.train` section. (The plan's {cost}.)"
         )
     if cfg.data.root is not None and not Path(cfg.data.root).exists():
         raise ConfigError(
             f"config key `data.root`: {cfg.data.root!r} does not exist. Point it at "
-            "the dataset folder or archive."
+            f"the dataset folder or archive. (The plan's {cost}.)"
         )
     if federated:
         status = "not needed: federated training starts from scratch"
@@ -58,13 +61,8 @@ def dry_run(cfg: ExperimentConfig) -> str:
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = len(cfg.sweep.snr_db) * cfg.sweep.draws * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
-    cost = {"validation": grid, "oracle": grid, "fit": FIT_EVALUATIONS}
-    cost |= {
-        "oracle_fit": FIT_EVALUATIONS,
-        "fit_layer": FIT_EVALUATIONS + FIT_LAYER_STEPS + 1,
-    }
     sels = {selection_key(d) for d in cfg.receiver.denoisers if d.select != "fixed"}
-    evals = sum(cost[d.select] for d in sels)
+    evals = sum(_SELECTION_COST(grid)[d.select] for d in sels)
     if cfg.experiment == "federated":
         f = cfg.federated
         body = (
@@ -78,6 +76,14 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"  selection: {len(sels)} selection(s), up to {evals} model evaluations "
             f"per (point, draw) (grid {grid} cells, fit {FIT_EVALUATIONS}) on "
             f"kappa={cfg.receiver.kappa} validation images (oracles: test images)"
+        )
+    ex = cfg.execution
+    where = "this process, one trial after another"
+    if ex.backend == "ray":
+        where = (
+            f"Ray at {ex.address}, one task per "
+            f"{'(Es/N0, receiver, run)' if federated else '(Es/N0, draw)'} with "
+            f"{ex.cpus_per_trial} CPU(s) and {ex.gpus_per_trial:g} GPU(s)"
         )
     return "\n".join(
         [
@@ -93,9 +99,68 @@ def dry_run(cfg: ExperimentConfig) -> str:
             ),
             f"  denoisers: {dens}",
             body,
+            *plan_cost(cfg),
+            f"  execution: {where}",
             f"  results: {cfg.results_dir}/",
         ]
     )
+
+
+def _SELECTION_COST(grid: int) -> dict[str, int]:  # noqa: N802
+    """Model evaluations of one selection, by ``select``."""
+    return {
+        "fixed": 0,
+        "validation": grid,
+        "oracle": grid,
+        "fit": FIT_EVALUATIONS,
+        "oracle_fit": FIT_EVALUATIONS,
+        "fit_layer": FIT_EVALUATIONS + FIT_LAYER_STEPS + 1,
+    }
+
+
+#: Test-split sizes of the built-in datasets (``data.test_samples`` overrides).
+_TEST_IMAGES = {"digits": 360, "cifar10": 10_000}
+
+
+def plan_cost(cfg: ExperimentConfig) -> list[str]:
+    """The plan's cost lines: trials, model evaluations, forward images.
+
+    Counts what :func:`~airmodel.evaluation.sweep.run_trial` runs: per trial,
+    every selection (grid cells or fit evaluations, each on ``kappa``
+    validation images or, for oracles, the test images, plus
+    ``recalibrate`` images per evaluation when selection recalibrates), then
+    per receiver one test pass (plus its recalibration images). Upper bounds
+    for the grid: cells with ``lam >= 1 + eta`` are skipped at run time.
+    """
+    r, variants = cfg.receiver, max(len(cfg.transmitter.compare), 1)
+    if cfg.experiment == "federated":
+        f = cfg.federated
+        units = len(cfg.sweep.snr_db) * len(r.denoisers) * f.runs
+        return [
+            f"  cost: {units} units (Es/N0 x receiver x run), each {f.rounds} rounds "
+            f"of {f.active} devices x {f.local_epochs} local epochs"
+        ]
+    n_test = cfg.data.test_samples or _TEST_IMAGES.get(cfg.data.dataset)
+    trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
+    cost = _SELECTION_COST(len(r.lam_grid) * len(r.beta_grid))
+    evals = images = 0
+    unknown = n_test is None
+    n_test = n_test or 0
+    for d in {selection_key(d) for d in r.denoisers if d.select != "fixed"}:
+        per = (n_test if d.select.startswith("oracle") else r.kappa) + (
+            d.recalibrate if d.recalibrate_select else 0
+        )
+        evals += cost[d.select]
+        images += cost[d.select] * per
+    evals += len(r.denoisers)  # one test pass per receiver
+    images += sum(n_test + d.recalibrate for d in r.denoisers)
+    note = " (+ test images x evaluations: size of the test split unknown)"
+    return [
+        f"  cost: {trials} trials (Es/N0 x draw{' x scheme' if variants > 1 else ''})"
+        f", {trials * evals:,} model evaluations ({evals:,} per trial), "
+        f"{trials * images:,} forward images ({images:,} per trial)"
+        + (note if unknown else "")
+    ]
 
 
 def _normalize(data: dict) -> dict:
@@ -149,6 +214,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
     prov = provenance(cfg.seed, device)
     write_json_atomic(cfg.results_dir / "provenance.json", prov)
     all_rows, legend = [], {}
+    backend = get_backend(cfg.execution)
     for label, sub, link in variants:
         folder = ResultsFolder(
             sub.results_dir, to_dict(sub), ROW_KEY, normalize=_normalize
@@ -178,6 +244,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
             cfg.receiver.lam_grid,
             cfg.receiver.beta_grid,
             progress=progress,
+            backend=backend,
         )
         title = (
             f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} over "
@@ -193,6 +260,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
             key = f"{label} {r['denoiser']}" if label else r["denoiser"]
             all_rows.append({**r, "curve": key})
             legend[key] = f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
+    backend.close()
     if top is not None:
         for r in all_rows:
             if not top.done(

@@ -45,7 +45,8 @@ class ResultsFolder:
     :param key_fields: columns that identify a row.
     :param normalize: maps a stored config to its resolved form, so keys added
         to the schema later (with defaults) do not count as a difference.
-    :param ignore: keys that may differ between runs (e.g. thread count).
+    :param ignore: keys (or prefixes: ``execution.``) that may differ between
+        runs: thread count, where trials run.
     :param extendable: keys a rerun may change to add rows (more SNR points,
         draws or denoisers); finished rows are kept and ``config.yaml`` updated.
     """
@@ -56,7 +57,7 @@ class ResultsFolder:
         config: dict[str, Any],
         key_fields: Sequence[str],
         normalize: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-        ignore: Sequence[str] = ("evaluation.threads",),
+        ignore: Sequence[str] = ("evaluation.threads", "execution."),
         extendable: Sequence[str] = (
             "sweep.snr_db",
             "sweep.draws",
@@ -71,7 +72,9 @@ class ResultsFolder:
             old = yaml.safe_load(cfg_file.read_text()) or {}
             if normalize is not None:  # fill keys added since with their defaults
                 old = normalize(old)
-            diff = [k for k in config_diff(old, config) if k not in ignore]
+            diff = [
+                k for k in config_diff(old, config) if not k.startswith(tuple(ignore))
+            ]
             fixed = [k for k in diff if not k.startswith(tuple(extendable))]
             if fixed:
                 raise ValueError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -120,6 +121,18 @@ class Scorer:
         new.__dict__.update(self.__dict__)
         new.x = self.x[idx].contiguous(memory_format=torch.channels_last)
         new.y = self.y[idx]
+        return new
+
+    def to(self, device: str | torch.device) -> Scorer:
+        """A copy of this scorer (same class and settings) with its tensors on ``device``."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.device = torch.device(device)
+        for k, v in self.__dict__.items():
+            if isinstance(v, torch.Tensor):  # images, labels, an unlabelled pool
+                setattr(new, k, v.to(new.device))
+        if self.model is not None:
+            new.model = new._prepare(copy.deepcopy(self.model))
         return new
 
     def _prepare(self, model: nn.Module) -> nn.Module:

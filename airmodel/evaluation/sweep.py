@@ -16,6 +16,7 @@ from tqdm import tqdm
 from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer
+from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
@@ -254,6 +255,19 @@ class TrialContext:
             list(lam_grid), list(beta_grid), unlabelled,
         )  # fmt: skip
 
+    def to(self, device: torch.device) -> TrialContext:
+        """This context with model and scorers on ``device`` (a Ray GPU worker's).
+
+        Transmission and denoising stay where they are (the CPU), as in a local
+        run with ``evaluation.device: cuda``.
+        """
+        return replace(
+            self,
+            model=self.model.to(device),
+            scorers={k: s.to(device) for k, s in self.scorers.items()},
+            unlabelled=None if self.unlabelled is None else self.unlabelled.to(device),
+        )
+
 
 def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
     """Run one trial: transmit once, rebuild and score with each receiver; rows.
@@ -324,6 +338,7 @@ def run_sweep(
     beta_grid: Sequence[float],
     progress: bool = True,
     unlabelled: torch.Tensor | None = None,
+    backend: Backend | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (point, draw, denoiser) not yet in ``folder``; return all rows.
 
@@ -333,8 +348,10 @@ def run_sweep(
     weights. A receiver with ``recalibrate=n`` re-estimates batch-norm
     statistics on the first ``n`` ``unlabelled`` images (default:
     ``scorers["validation"].unlabelled``, see :class:`ValidationScorer`) after
-    rebuilding, before test scoring.
+    rebuilding, before test scoring. ``backend`` (default: this process, in
+    order) runs the trials; rows are stored as trials finish, in any order.
     """
+    backend = backend or LocalBackend()
     ctx = TrialContext.build(
         link, model, scorers, denoisers, lam_grid, beta_grid, unlabelled
     )
@@ -348,8 +365,8 @@ def run_sweep(
         disable=not progress,
         dynamic_ncols=True,
     )
-    for trial in todo:
-        for row in run_trial(ctx, trial):
+    for _trial, rows in backend.map(run_trial, todo, ctx, place=TrialContext.to):
+        for row in rows:
             folder.add(row)
             bar.set_postfix_str(
                 f"{row['esno_db']:g} dB {row['denoiser']}: {row['accuracy'] * 100:.1f}%"
