@@ -18,7 +18,7 @@ from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
-from airmodel.seed import make_generator
+from airmodel.seed import derive_seed, make_generator
 from airmodel.training import load_checkpoint, resolve_device, train
 
 __all__ = ["build_link", "build_denoiser", "build_model", "build_data", "Data"]
@@ -112,7 +112,9 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
 
     x_te, y_te, info = _load(cfg, "test")
     if cfg.data.test_samples is not None and cfg.data.test_samples < len(y_te):
-        idx = sample_indices(len(y_te), cfg.data.test_samples, seed=cfg.seed).numpy()
+        idx = sample_indices(
+            len(y_te), cfg.data.test_samples, seed=derive_seed(cfg.seed, "test_subset")
+        ).numpy()
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
     kappa = min(cfg.receiver.kappa, len(y_tr))
@@ -121,7 +123,9 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     )
     # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m: the first kappa
     # images of the pool are exactly the validation images.
-    order = sample_indices(len(y_tr), max(kappa, pool), seed=cfg.seed + 1).numpy()
+    order = sample_indices(
+        len(y_tr), max(kappa, pool), seed=derive_seed(cfg.seed, "selection")
+    ).numpy()
     idx = order[:kappa]
     ev = cfg.evaluation
     test = Scorer(
@@ -138,7 +142,9 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         raw = torch.as_tensor(x_tr[order[:pool]])
         if cfg.receiver.recalibrate_augment:
             pad, flip = default_augmentation(info)
-            raw = augment(raw, make_generator(cfg.seed + 2), pad, flip)
+            raw = augment(
+                raw, make_generator(derive_seed(cfg.seed, "recalibration")), pad, flip
+            )
         unlabelled = to_tensor(raw, info, device, channels_last=True)
     val = ValidationScorer(
         x_tr[idx],

@@ -14,7 +14,7 @@ __all__ = ["main", "get_args_parser"]
 def get_args_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands ``run`` and ``train``)."""
     p = argparse.ArgumentParser(prog="airmodel", description=__doc__)
-    sub = p.add_subparsers(dest="command", metavar="{run,train}")
+    sub = p.add_subparsers(dest="command", metavar="{run,train,merge}")
     r = sub.add_parser("run", help="run an experiment described by a YAML config")
     r.add_argument("config", help="YAML config, e.g. configs/quickstart.yaml")
     r.add_argument(
@@ -31,6 +31,15 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="validate the config and print the plan, run nothing",
     )
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    r.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run the I-th of N disjoint parts of the plan into out_dir/shard-I-of-N "
+        "(join them with `airmodel merge`)",
+    )
+    m = sub.add_parser("merge", help="join the shard folders of one run")
+    m.add_argument("out", help="folder to write the merged results to")
+    m.add_argument("folders", nargs="+", help="shard folders (all N of one run)")
     sub.add_parser(
         "train", help="train a model (see `airmodel train -h`)", add_help=False
     )
@@ -53,13 +62,22 @@ def main(argv: list[str] | None = None) -> int:
     from airmodel.data import DatasetNotFoundError
 
     try:
+        if args.command == "merge":
+            from airmodel.evaluation.shard import merge
+
+            out, n = merge(args.out, args.folders)
+            print(f"Merged {len(args.folders)} shard folders: {n} rows in {out}/")
+            return 0
+        from airmodel.evaluation.shard import parse_shard
+
+        shard = parse_shard(args.shard) if args.shard else None
         cfg = load_config(args.config, args.overrides)
         from airmodel.experiment import dry_run, run_experiment
 
         if args.dry_run:
             print(dry_run(cfg))
             return 0
-        out = run_experiment(cfg, progress=not args.no_progress)
+        out = run_experiment(cfg, progress=not args.no_progress, shard=shard)
     except (ConfigError, DatasetNotFoundError, FileNotFoundError) as err:
         print(f"airmodel: error: {err}", file=sys.stderr)
         return 2

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,9 +13,10 @@ from airmodel.builder import build_data, build_device, build_link, build_model
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
+from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.execution import check_execution, get_backend
-from airmodel.provenance import provenance, write_json_atomic
+from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 
@@ -192,99 +194,133 @@ def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]
     return out
 
 
-def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> Path:
-    """Run ``cfg``; return the results folder."""
+def run_experiment(
+    cfg: ExperimentConfig,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+) -> Path:
+    """Run ``cfg``; return the results folder.
+
+    ``shard=(i, N)`` runs shard ``i`` of ``N`` of the plan into
+    ``out_dir/shard-i-of-N`` (:mod:`airmodel.evaluation.shard`; join the
+    shards with ``airmodel merge``).
+    """
     if cfg.experiment == "federated":
         from airmodel.federated.run import run_federated
 
-        return run_federated(cfg, progress=progress)
+        return run_federated(cfg, progress=progress, shard=shard)
     check_denoisers(cfg)
+    if shard is not None:
+        if cfg.transmitter.compare:
+            raise ConfigError(
+                "config key `transmitter.compare`: --shard splits one link's sweep; "
+                "run each compared scheme as its own config to shard it."
+            )
+        cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
     device = build_device(cfg)
     variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
-    top = None
-    if cfg.transmitter.compare:
-        top = ResultsFolder(
-            cfg.results_dir, to_dict(cfg), ("curve", *ROW_KEY), normalize=_normalize
-        )
-    model, ckpt = build_model(cfg, device)
-    data = build_data(cfg, device)
-    clean_acc = data.test.accuracy(model)
-    prov = provenance(cfg.seed, device)
-    write_json_atomic(cfg.results_dir / "provenance.json", prov)
-    all_rows, legend = [], {}
-    backend = get_backend(cfg.execution)
-    for label, sub, link in variants:
-        folder = ResultsFolder(
-            sub.results_dir, to_dict(sub), ROW_KEY, normalize=_normalize
-        )
-        cu = getattr(link.scheme, "channel_uses_per_weight", None)
-        folder.set_meta(
-            provenance=prov,
-            model={
-                "name": cfg.model.name,
-                "dataset": ckpt.get("dataset"),
-                "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
-            },
-            clean_accuracy=clean_acc,
-            test_images=len(data.test),
-            validation_images=len(data.validation),
-            scheme=label or sub.transmitter.scheme,
-            channel_uses_per_weight=cu,
-        )
-        plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed)
-        rows = run_sweep(
-            link,
-            model,
-            {"test": data.test, "validation": data.validation},
-            cfg.receiver.denoisers,
-            plan,
-            folder,
-            cfg.receiver.lam_grid,
-            cfg.receiver.beta_grid,
-            progress=progress,
-            backend=backend,
-        )
-        title = (
-            f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} over "
-            f"{cfg.channel.name}; {cfg.sweep.draws} draws, n={len(data.test)} test images"
-        )
-        plot_accuracy(
-            rows,
-            sub.results_dir / "accuracy_vs_snr.png",
-            title=title,
-            clean_accuracy=clean_acc,
-        )
-        for r in rows:
-            key = f"{label} {r['denoiser']}" if label else r["denoiser"]
-            all_rows.append({**r, "curve": key})
-            legend[key] = f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
-    backend.close()
-    if top is not None:
-        for r in all_rows:
-            if not top.done(
-                curve=r["curve"],
-                esno_db=r["esno_db"],
-                draw=r["draw"],
-                denoiser=r["denoiser"],
-            ):
-                top.add(r)
-        top.set_meta(
-            provenance=prov,
-            clean_accuracy=clean_acc,
-            schemes={lbl: to_dict(s.transmitter) for lbl, s, _ in variants},
-        )
-        title = (
-            f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
-            f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
-        )
-        plot_accuracy(
-            all_rows,
-            cfg.results_dir / "accuracy_vs_snr.png",
-            title=title,
-            clean_accuracy=clean_acc,
-            curve="curve",
-            labels=legend,
-        )
+    with ExitStack() as stack:  # folders first: a refused folder costs no work
+        top = None
+        if cfg.transmitter.compare:
+            top = stack.enter_context(
+                ResultsFolder(
+                    cfg.results_dir,
+                    to_dict(cfg),
+                    ("curve", *ROW_KEY),
+                    normalize=_normalize,
+                )  # fmt: skip
+            )
+        folders = [
+            stack.enter_context(
+                ResultsFolder(
+                    sub.results_dir,
+                    to_dict(sub),
+                    ROW_KEY,
+                    normalize=_normalize,
+                    shard=shard_label(shard),
+                )  # fmt: skip
+            )
+            for _, sub, _ in variants
+        ]
+        model, ckpt = build_model(cfg, device)
+        data = build_data(cfg, device)
+        clean_acc = data.test.accuracy(model)
+        prov = provenance(cfg.seed, device)
+        for f in ([top] if top is not None else []) + folders:
+            f.add_provenance(prov)
+        all_rows, legend = [], {}
+        backend = stack.enter_context(get_backend(cfg.execution))
+        for (label, sub, link), folder in zip(variants, folders, strict=True):
+            cu = getattr(link.scheme, "channel_uses_per_weight", None)
+            folder.set_meta(
+                provenance=prov,
+                model={
+                    "name": cfg.model.name,
+                    "dataset": ckpt.get("dataset"),
+                    "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
+                },
+                clean_accuracy=clean_acc,
+                test_images=len(data.test),
+                validation_images=len(data.validation),
+                scheme=label or sub.transmitter.scheme,
+                channel_uses_per_weight=cu,
+            )
+            plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed, shard)
+            rows = run_sweep(
+                link,
+                model,
+                {"test": data.test, "validation": data.validation},
+                cfg.receiver.denoisers,
+                plan,
+                folder,
+                cfg.receiver.lam_grid,
+                cfg.receiver.beta_grid,
+                progress=progress,
+                backend=backend,
+            )
+            title = (
+                f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} "
+                f"over {cfg.channel.name}; {cfg.sweep.draws} draws, "
+                f"n={len(data.test)} test images"
+            )
+            plot_accuracy(
+                rows,
+                sub.results_dir / "accuracy_vs_snr.png",
+                title=title,
+                clean_accuracy=clean_acc,
+            )
+            for r in rows:
+                key = f"{label} {r['denoiser']}" if label else r["denoiser"]
+                all_rows.append({**r, "curve": key})
+                legend[key] = (
+                    f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
+                )
+        if top is not None:
+            for r in all_rows:
+                if not top.done(
+                    curve=r["curve"],
+                    esno_db=r["esno_db"],
+                    draw=r["draw"],
+                    denoiser=r["denoiser"],
+                ):
+                    top.add(r)
+            top.set_meta(
+                provenance=prov,
+                clean_accuracy=clean_acc,
+                schemes={lbl: to_dict(s.transmitter) for lbl, s, _ in variants},
+            )
+            title = (
+                f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
+                f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
+            )
+            plot_accuracy(
+                all_rows,
+                cfg.results_dir / "accuracy_vs_snr.png",
+                title=title,
+                clean_accuracy=clean_acc,
+                curve="curve",
+                labels=legend,
+            )
     return cfg.results_dir

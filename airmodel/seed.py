@@ -1,13 +1,37 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The one seed entry point: explicit generators, trial seeds, Sionna's global seed."""
+"""The one seed mechanism: keyed seeds per trial, explicit generators, Sionna's seed.
+
+Every seed a run uses derives from (run seed, what it is for, the values that
+identify it) through ``numpy.random.SeedSequence``: a sweep trial's from
+(run seed, Es/N0 value, draw index), a federated run's from (run seed, Es/N0
+value, run index), never from positions in a list. So a trial keeps its draw
+when points or draws are added, a run of one point reproduces that point of
+the full run, and runs with different seeds share no draw.
+"""
 
 from __future__ import annotations
 
+import math
+import struct
+import zlib
+
+import numpy as np
 import torch
 
-__all__ = ["make_generator", "trial_seed", "set_global_seed"]
+__all__ = [
+    "SEED_SCHEME",
+    "derive_seed",
+    "make_generator",
+    "point_key",
+    "set_global_seed",
+    "trial_seed",
+]
 
 _SEED_MODULUS = 2**63
+
+#: Version of the seed derivation, recorded in every results folder: a folder
+#: written under another scheme holds other draws and is not resumed.
+SEED_SCHEME = "keyed-v1"
 
 
 def make_generator(
@@ -27,9 +51,41 @@ def make_generator(
     return gen
 
 
-def trial_seed(base_seed: int, trial: int) -> int:
-    """Seed of Monte-Carlo trial ``trial``: ``base_seed + trial``."""
-    return int(base_seed) + int(trial)
+def point_key(snr_db: float) -> int:
+    """Canonical integer of an Es/N0 value [dB]: its float64 bits (``-0.0`` as ``0.0``).
+
+    ``2``, ``2.0`` and ``"2"`` read from YAML all give the same key; ``.inf``
+    (no noise) has its own.
+    """
+    x = float(snr_db)
+    if math.isnan(x):
+        raise ValueError("an Es/N0 point must be a number or .inf; got NaN.")
+    return struct.unpack("<Q", struct.pack("<d", x + 0.0))[0]
+
+
+def _purpose(name: str) -> int:
+    return zlib.crc32(name.encode())
+
+
+def derive_seed(run_seed: int, purpose: str, *key: int) -> int:
+    """A 63-bit seed from the run seed, a purpose name and integer key parts.
+
+    ``SeedSequence(entropy=run_seed, spawn_key=(crc32(purpose), *key))``:
+    distinct keys or run seeds give independent streams (no ``seed + i``
+    overlaps between neighbouring runs).
+    """
+    if isinstance(run_seed, bool) or not isinstance(run_seed, int) or run_seed < 0:
+        raise ValueError(f"the run seed must be an int >= 0; got {run_seed!r}.")
+    ss = np.random.SeedSequence(
+        entropy=run_seed, spawn_key=(_purpose(purpose), *(int(k) for k in key))
+    )
+    hi, lo = ss.generate_state(2, np.uint32)
+    return ((int(hi) << 32) | int(lo)) % _SEED_MODULUS
+
+
+def trial_seed(run_seed: int, snr_db: float, draw: int) -> int:
+    """Seed of the sweep trial (Es/N0 ``snr_db`` [dB], draw ``draw``) of a run."""
+    return derive_seed(run_seed, "sweep", point_key(snr_db), draw)
 
 
 def set_global_seed(seed: int) -> None:

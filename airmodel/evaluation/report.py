@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from airmodel.evaluation.results import read_results
 
 __all__ = ["accuracy_table", "crossing", "league_table", "format_markdown"]
 
@@ -129,17 +129,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
     )
     a = p.parse_args(argv)
-    data = json.loads((Path(a.folder) / "results.json").read_text())
+    meta, rows = read_results(a.folder)
     targets = [float(t) for t in a.targets.split(",")]
-    meta = data.get("meta", {})
     print(
         f"clean accuracy {meta.get('clean_accuracy')}, test images "
         f"{meta.get('test_images')}"
     )
-    print(format_markdown(league_table(data["rows"], targets, x=a.x)))
+    print(format_markdown(league_table(rows, targets, x=a.x)))
     if a.by_snr:
         print()
-        print(accuracy_table(data["rows"]))
+        print(accuracy_table(rows))
 
 
 if __name__ == "__main__":

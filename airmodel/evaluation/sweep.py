@@ -16,6 +16,7 @@ from tqdm import tqdm
 from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer
+from airmodel.evaluation.shard import in_shard
 from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
@@ -42,18 +43,24 @@ ROW_KEY = ("esno_db", "draw", "denoiser")
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """What a sweep runs: Es/N0 points [dB], draws per point, base seed."""
+    """What a sweep runs: Es/N0 points [dB], draws per point, run seed, shard.
+
+    ``shard=(i, N)`` keeps the trials of shard ``i`` of ``N`` only
+    (:mod:`airmodel.evaluation.shard`).
+    """
 
     snr_db: Sequence[float]
     draws: int
     seed: int
+    shard: tuple[int, int] | None = None
 
     def trials(self) -> list[Trial]:
-        """Every (point, draw) as a :class:`Trial`; trial ``i`` uses ``seed + i``."""
+        """Every (point, draw) as a :class:`Trial`, seeded by its key (:func:`trial_seed`)."""
         return [
-            Trial(float(snr), d, trial_seed(self.seed, p * self.draws + d))
-            for p, snr in enumerate(self.snr_db)
+            Trial(float(snr), d, trial_seed(self.seed, snr, d))
+            for snr in self.snr_db
             for d in range(self.draws)
+            if in_shard(self.shard, snr, d)
         ]
 
 

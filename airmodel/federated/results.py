@@ -26,8 +26,10 @@ class FederatedResults(ResultsFolder):
     simpler and exactly reproducible to redo the run).
     """
 
-    def __init__(self, path: Any, config: dict[str, Any]) -> None:
-        super().__init__(path, config, ROW_KEY)
+    def __init__(
+        self, path: Any, config: dict[str, Any], shard: str | None = None
+    ) -> None:
+        super().__init__(path, config, ROW_KEY, shard=shard)
 
     @staticmethod
     def _same(row: dict[str, Any], key: dict[str, Any]) -> bool:
@@ -38,11 +40,5 @@ class FederatedResults(ResultsFolder):
         return any(r.get("last") and self._same(r, run_key) for r in self.rows)
 
     def discard_run(self, **run_key: Any) -> int:
-        """Drop the stored rows of an unfinished run (atomically); return how many."""
-        keep = [r for r in self.rows if not self._same(r, run_key)]
-        dropped = len(self.rows) - len(keep)
-        if dropped:
-            self.rows = keep
-            self._keys = {self.key(r) for r in self.rows}
-            self._flush()
-        return dropped
+        """Drop the stored rows of an unfinished run (journaled); return how many."""
+        return self.drop(**{k: run_key[k] for k in RUN_KEY})

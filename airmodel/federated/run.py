@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from airmodel.data import DatasetNotFoundError, load_dataset
 from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
+from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
 from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
@@ -27,8 +28,8 @@ from airmodel.federated.server import bn_policy_to_payload
 from airmodel.federated.split import dirichlet_split, iid_split, paper_split
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.models import get_model, init_weights
-from airmodel.provenance import provenance, write_json_atomic
-from airmodel.seed import make_generator, trial_seed
+from airmodel.provenance import provenance
+from airmodel.seed import derive_seed, make_generator, point_key
 from airmodel.transmitter.payload import flatten
 
 __all__ = [
@@ -156,14 +157,27 @@ class FederatedContext:
     policy: str
 
 
-def federated_units(cfg: ExperimentConfig) -> list[FederatedUnit]:
-    """Every (Es/N0, receiver, run) of ``cfg``; run ``r`` uses ``seed + r``."""
+def federated_units(
+    cfg: ExperimentConfig, shard: tuple[int, int] | None = None
+) -> list[FederatedUnit]:
+    """Every (Es/N0, receiver, run) of ``cfg``, seeded by (run seed, Es/N0 value, run).
+
+    The receiver is not part of the seed: the receivers of one (Es/N0, run)
+    start from the same model and see the same device draws and shuffles.
+    ``shard=(i, N)`` keeps shard ``i`` of ``N`` (:mod:`airmodel.evaluation.shard`).
+    """
     return [
-        FederatedUnit(float(snr), den.key, r, trial_seed(cfg.seed, r))
+        FederatedUnit(float(snr), den.key, r, federated_seed(cfg.seed, snr, r))
         for snr in cfg.sweep.snr_db
         for den in cfg.receiver.denoisers
         for r in range(cfg.federated.runs)
+        if in_shard(shard, snr, den.key, r)
     ]
+
+
+def federated_seed(run_seed: int, snr_db: float, run: int) -> int:
+    """Seed of federated run ``run`` at Es/N0 ``snr_db`` [dB] (keyed, see airmodel.seed)."""
+    return derive_seed(run_seed, "federated", point_key(snr_db), run)
 
 
 def run_unit(
@@ -205,14 +219,21 @@ def run_unit(
     return rows
 
 
-def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
+def run_federated(
+    cfg: ExperimentConfig,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+) -> Path:
     """Run every (Es/N0, denoiser, run) of ``cfg`` not yet stored; return the folder.
 
     The model is trained from scratch (``model.checkpoint``/``model.train`` are
-    not used). Every (Es/N0, denoiser) pair sees the same seeds for run ``r``
-    (``seed + r``): same initial model, device draws, local shuffles and
-    channel seeds.
+    not used). The receivers of one (Es/N0, run) share its seed
+    (:func:`federated_units`): same initial model, device draws, local
+    shuffles and channel seeds. ``shard=(i, N)`` runs shard ``i`` of ``N``
+    into ``out_dir/shard-i-of-N``.
     """
+    if shard is not None:
+        cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
     _check(cfg)
     f = cfg.federated
     if cfg.evaluation.threads:
@@ -246,62 +267,67 @@ def run_federated(cfg: ExperimentConfig, progress: bool = True) -> Path:
                 "`recalibrate`; remove the fit or recalibration for this experiment."
             )
 
-    folder = FederatedResults(cfg.results_dir, to_dict(cfg))
-    folder.set_meta(
-        provenance=provenance(cfg.seed, device),
-        model={"name": cfg.model.name, "num_air": spec.num_air, "numel": spec.numel},
-        complex_symbols_per_round=math.ceil(spec.num_air / 2),
-        device_images=[len(p) for p in parts],
-        device_labels=[
-            np.bincount(y_tr[p], minlength=info.num_classes).tolist() for p in parts
-        ],
-        test_images=len(data.test),
-        validation_images=len(data.validation),
-        amp_bf16=amp,
-        snr_convention=(
-            "snr_db is Es/N0 of the aligned over-the-air sum (unit-energy symbols, "
-            "two weights per complex symbol): noise per real weight = mean(sum^2) / "
-            "10^(snr_db/10) (/c under truncated inversion)"
-        ),
-    )
-    write_json_atomic(cfg.results_dir / "provenance.json", folder.meta["provenance"])
+    folder = FederatedResults(cfg.results_dir, to_dict(cfg), shard=shard_label(shard))
+    with folder:
+        folder.set_meta(
+            provenance=provenance(cfg.seed, device),
+            model={
+                "name": cfg.model.name,
+                "num_air": spec.num_air,
+                "numel": spec.numel,
+            },
+            complex_symbols_per_round=math.ceil(spec.num_air / 2),
+            device_images=[len(p) for p in parts],
+            device_labels=[
+                np.bincount(y_tr[p], minlength=info.num_classes).tolist() for p in parts
+            ],
+            test_images=len(data.test),
+            validation_images=len(data.validation),
+            amp_bf16=amp,
+            snr_convention=(
+                "snr_db is Es/N0 of the aligned over-the-air sum (unit-energy symbols, "
+                "two weights per complex symbol): noise per real weight = mean(sum^2) / "
+                "10^(snr_db/10) (/c under truncated inversion)"
+            ),
+        )
+        folder.add_provenance(folder.meta["provenance"])
 
-    ctx = FederatedContext(
-        cfg, uplink, data, parts, images, labels, info, pad, flip, amp, policy
-    )
-    for unit in federated_units(cfg):
-        key = unit.key
-        if folder.finished(**key):
-            continue
-        if folder.discard_run(**key) and progress:
-            print(f"restarting unfinished run {key}", file=sys.stderr)
+        ctx = FederatedContext(
+            cfg, uplink, data, parts, images, labels, info, pad, flip, amp, policy
+        )
+        for unit in federated_units(cfg, shard):
+            key = unit.key
+            if folder.finished(**key):
+                continue
+            if folder.discard_run(**key) and progress:
+                print(f"restarting unfinished run {key}", file=sys.stderr)
 
-        def store(row: dict[str, Any]) -> None:
-            folder.add(row)
-            if progress:
-                print(
-                    f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
-                    f"round {row['round']}: "
-                    f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
-                    + (" DIVERGED" if row["diverged"] else ""),
-                    file=sys.stderr,
-                    flush=True,
-                )
+            def store(row: dict[str, Any]) -> None:
+                folder.add(row)
+                if progress:
+                    print(
+                        f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
+                        f"round {row['round']}: "
+                        f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
+                        + (" DIVERGED" if row["diverged"] else ""),
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
-        run_unit(ctx, unit, on_row=store)
-    rows = [
-        {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
-    ]
-    plot_accuracy(
-        rows,
-        cfg.results_dir / "accuracy_vs_round.png",
-        title=(
-            f"FEEL {cfg.model.name} on {cfg.data.dataset}: {f.num_devices} devices, "
-            f"{f.active} active, split {f.split}, {cfg.channel.name}\nmean ± std over "
-            f"{f.runs} run(s); dB = Es/N0 of the summed signal per complex symbol"
-        ),
-        x="round",
-        curve="curve",
-        xlabel="round",
-    )
+            run_unit(ctx, unit, on_row=store)
+        rows = [
+            {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
+        ]
+        plot_accuracy(
+            rows,
+            cfg.results_dir / "accuracy_vs_round.png",
+            title=(
+                f"FEEL {cfg.model.name} on {cfg.data.dataset}: {f.num_devices} devices, "
+                f"{f.active} active, split {f.split}, {cfg.channel.name}\nmean ± std over "
+                f"{f.runs} run(s); dB = Es/N0 of the summed signal per complex symbol"
+            ),
+            x="round",
+            curve="curve",
+            xlabel="round",
+        )
     return cfg.results_dir

@@ -51,6 +51,8 @@ class TestRun:
         rows = data["rows"]
         assert len(rows) == 2 * 2 * 3
         prov = data["meta"]["provenance"]
+        records = json.loads((res / "provenance.json").read_text())
+        assert len(records) == 1 and records[0]["rows_at_start"] == 0
         assert prov["seed"] == 3 and prov["versions"]["torch"] and "git_commit" in prov
         assert (
             data["meta"]["test_images"] == 120
@@ -73,11 +75,13 @@ class TestRun:
         assert len(lines) == 13 and lines[0].startswith("esno_db,draw,denoiser")
 
     def test_resume_skips_finished_rows(self, run_dir):
+        """A row missing from the journal (the source of truth) is redone, same value."""
         root, cfg = run_dir
         path = root / "res" / "results.json"
-        data = json.loads(path.read_text())
-        lost = data["rows"].pop(4)
-        path.write_text(json.dumps(data))
+        lost = json.loads(path.read_text())["rows"][4]
+        journal = root / "res" / "rows.jsonl"
+        lines = journal.read_text().splitlines(keepends=True)
+        journal.write_text("".join(lines[:4] + lines[5:]))
         assert main(["run", str(cfg), "--no-progress"]) == 0
         again = json.loads(path.read_text())["rows"]
         assert len(again) == 12

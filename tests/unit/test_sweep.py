@@ -13,6 +13,7 @@ from airmodel.evaluation.scoring import Scorer
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, averaged_noise, run_sweep
 from airmodel.link import Link
 from airmodel.receiver.denoiser import FIT_EVALUATIONS, MMSE
+from airmodel.seed import trial_seed
 
 
 def test_averaged_noise_keeps_mean_and_loses_per_weight_detail():
@@ -35,7 +36,10 @@ def test_averaged_noise_keeps_mean_and_loses_per_weight_detail():
 def test_key_and_plan():
     assert DenoiserConfig("mmse", noise="average").key == "mmse[avg-no]"
     plan = SweepPlan([0.0, 5.0], draws=2, seed=10)
-    assert [t.seed for t in plan.trials()] == [10, 11, 12, 13]
+    assert [t.key for t in plan.trials()] == [(0.0, 0), (0.0, 1), (5.0, 0), (5.0, 1)]
+    assert [t.seed for t in plan.trials()] == [
+        trial_seed(10, s, d) for s in (0.0, 5.0) for d in (0, 1)
+    ]
 
 
 class _CountingScorer(Scorer):
