@@ -21,6 +21,7 @@ from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
+from airmodel.execution import LocalBackend, get_backend
 from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
@@ -219,6 +220,21 @@ def run_unit(
     return rows
 
 
+def _place(ctx: FederatedContext, device: torch.device) -> FederatedContext:
+    """``ctx`` on ``device`` (a Ray GPU worker's): uplink, training and test data."""
+    return replace(
+        ctx,
+        uplink=build_uplink(ctx.cfg, device),
+        data=replace(
+            ctx.data,
+            test=ctx.data.test.to(device),
+            validation=ctx.data.validation.to(device),
+        ),
+        images=ctx.images.to(device),
+        labels=ctx.labels.to(device),
+    )
+
+
 def run_federated(
     cfg: ExperimentConfig,
     progress: bool = True,
@@ -295,26 +311,35 @@ def run_federated(
         ctx = FederatedContext(
             cfg, uplink, data, parts, images, labels, info, pad, flip, amp, policy
         )
+        pending = []
         for unit in federated_units(cfg, shard):
             key = unit.key
             if folder.finished(**key):
                 continue
             if folder.discard_run(**key) and progress:
                 print(f"restarting unfinished run {key}", file=sys.stderr)
+            pending.append(unit)
 
-            def store(row: dict[str, Any]) -> None:
-                folder.add(row)
-                if progress:
-                    print(
-                        f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
-                        f"round {row['round']}: "
-                        f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
-                        + (" DIVERGED" if row["diverged"] else ""),
-                        file=sys.stderr,
-                        flush=True,
-                    )
+        def store(row: dict[str, Any]) -> None:
+            folder.add(row)
+            if progress:
+                print(
+                    f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
+                    f"round {row['round']}: "
+                    f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
+                    + (" DIVERGED" if row["diverged"] else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
-            run_unit(ctx, unit, on_row=store)
+        with get_backend(cfg.execution) as backend:
+            if isinstance(backend, LocalBackend):  # rows stored round by round
+                for unit in pending:
+                    run_unit(ctx, unit, on_row=store)
+            else:  # one task per unit; its rows are stored when it finishes
+                for _, unit_rows in backend.map(run_unit, pending, ctx, place=_place):
+                    for row in unit_rows:
+                        store(row)
         rows = [
             {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
         ]

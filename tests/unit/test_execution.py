@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
 import pytest
 
-from airmodel.config import ConfigError, ExecutionConfig
+from airmodel.config import ConfigError, ExecutionConfig, load_config
 from airmodel.execution import LocalBackend, check_execution, get_backend
+from airmodel.experiment import run_experiment
 
 ray = pytest.importorskip(
     "ray", reason="the ray extra is not installed (pip install 'airmodel[ray]')"
@@ -102,3 +104,93 @@ def test_missing_ray_names_the_extra(monkeypatch):
 def test_bad_address_is_one_clear_line():
     with pytest.raises(ConfigError, match="execution.address.*ray://"):
         check_execution(ExecutionConfig(backend="ray", address="myhost:6379"))
+
+
+# ---------------------------------------------------------------- whole runs
+
+SWEEP = [
+    "seed=3",
+    "model.name=resnet8",
+    "data.dataset=digits",
+    "data.test_samples=120",
+    "receiver.kappa=20",
+    "receiver.lam_grid=[0.99,1.0]",
+    "receiver.beta_grid=[-1.0,0.0]",
+    "receiver.denoisers=[ml, mmse, {name: mmse_pb, select: validation},"
+    " {name: ml, recalibrate: 40}]",
+    "sweep.snr_db=[0, 20]",
+    "sweep.draws=2",
+    "evaluation.device=cpu",
+    "evaluation.threads=1",
+]
+
+
+def _rows(out) -> list[dict]:
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    rows = [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+    return sorted(rows, key=lambda r: (r["esno_db"], r["draw"], r["denoiser"]))
+
+
+@pytest.fixture(scope="module")
+def model_args(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return [f"model.train={{epochs: 1, batch_size: 128, lr: 0.05, out: {root}}}"]
+
+
+def test_ray_sweep_rows_equal_local_rows(cluster, tmp_path, model_args):
+    """Digits ResNet-8, 2 Es/N0 x 2 draws x 4 receivers: every column of all 16
+    rows (accuracy, weight MSE, selected cell, ...) equal bit for bit to the
+    local backend's; only ``seconds`` differs. Both score with one torch thread
+    (a Ray task's thread count is cpus_per_trial = 1, locally evaluation.threads)."""
+    base = [*SWEEP, *model_args]
+    local = run_experiment(load_config(None, [*base, f"out_dir={tmp_path / 'l'}"]))
+    remote = run_experiment(
+        load_config(
+            None,
+            [*base, f"out_dir={tmp_path / 'r'}", "execution.backend=ray"],
+        )
+    )
+    a, b = _rows(local), _rows(remote)
+    assert len(a) == 16
+    assert a == b
+    assert ray.is_initialized()  # the run used the test's cluster and left it up
+
+
+def test_ray_federated_rows_equal_local_rows(cluster, tmp_path):
+    """Tiny FEEL run (4 digits devices, 2 rounds, 2 receivers x 2 runs): one Ray
+    task per (Es/N0, receiver, run); the 8 rows equal the local run's bit for bit."""
+    tiny = [
+        "experiment=federated",
+        "model.name=resnet8",
+        "data.dataset=digits",
+        "data.test_samples=60",
+        "receiver.kappa=20",
+        "receiver.lam_grid=[0.99,1.0]",
+        "receiver.beta_grid=[-0.5,0.0]",
+        "receiver.denoisers=[ml,{name: mmse_pb, select: validation}]",
+        "sweep.snr_db=[10]",
+        "federated.num_devices=4",
+        "federated.active=2",
+        "federated.rounds=2",
+        "federated.runs=2",
+        "federated.batch_size=25",
+        "federated.iid_per_device=40",
+        "federated.shard_size=10",
+        "federated.eval_every=1",
+        "evaluation.device=cpu",
+        "evaluation.threads=1",
+    ]
+    sort = lambda rows: sorted(  # noqa: E731
+        rows, key=lambda r: (r["snr_db"], r["denoiser"], r["run"], r["round"])
+    )
+    local = run_experiment(load_config(None, [*tiny, f"out_dir={tmp_path / 'l'}"]))
+    remote = run_experiment(
+        load_config(None, [*tiny, f"out_dir={tmp_path / 'r'}", "execution.backend=ray"])
+    )
+    a, b = sort(_rows_fed(local)), sort(_rows_fed(remote))
+    assert len(a) == 8 and a == b
+
+
+def _rows_fed(out) -> list[dict]:
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
