@@ -136,6 +136,7 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         batch_size=ev.batch_size,
         bf16=ev.bf16,
         fused=ev.fused,
+        cells_per_pass=cfg.execution.cells_per_pass,
     )
     unlabelled = None
     if pool:
@@ -154,6 +155,7 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         batch_size=ev.batch_size,
         bf16=ev.bf16,
         fused=ev.fused,
+        cells_per_pass=cfg.execution.cells_per_pass,
         unlabelled=unlabelled,
     )
     return Data(test=test, validation=val, info=info)

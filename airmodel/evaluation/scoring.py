@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -72,6 +73,9 @@ class Scorer:
     :param model: Optional model that :meth:`accuracy_of` loads state dicts into.
     :param fused: Use the fused copy where it applies (CPU, fp32, airmodel
         ResNet). ``False`` runs the model eagerly as it is.
+    :param cells_per_pass: models a grid selection scores per forward pass
+        (:meth:`accuracies_of`). ``None``: 1 on the CPU, where the fused
+        one-by-one path is faster (benchmarks/selection_batched.py), 16 on a GPU.
 
     .. rubric:: Examples
 
@@ -91,6 +95,7 @@ class Scorer:
         bf16: bool | None = None,
         model: nn.Module | None = None,
         fused: bool = True,
+        cells_per_pass: int | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise TypeError(f"`batch_size` must be an int; got {batch_size!r}.")
@@ -103,6 +108,11 @@ class Scorer:
         self.batch_size = batch_size
         self.bf16 = bool(bf16)
         self.fused = bool(fused)
+        if cells_per_pass is None:
+            cells_per_pass = 16 if self.device.type == "cuda" else 1
+        if isinstance(cells_per_pass, bool) or cells_per_pass < 1:
+            raise ValueError(f"`cells_per_pass` must be >= 1; got {cells_per_pass!r}.")
+        self.cells_per_pass = int(cells_per_pass)
         self.x = to_tensor(images, info, self.device, channels_last=True)
         self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64).to(self.device)
         if self.y.shape != (self.x.shape[0],):
@@ -177,6 +187,51 @@ class Scorer:
     ) -> float:
         """Load ``state_dict`` into ``model`` (or the scorer's own) and score it."""
         return self.accuracy(self._load(state_dict, model))
+
+    def accuracies_of(
+        self,
+        state_dicts: Sequence[Mapping[str, torch.Tensor]],
+        model: nn.Module | None = None,
+    ) -> list[float]:
+        """Accuracies of several state dicts of one architecture, in one pass each batch.
+
+        The state dicts are stacked and the model runs once per image batch
+        under ``torch.func.vmap`` of ``torch.func.functional_call`` (eval
+        mode, eager ops: no fused copy), so k models cost one k-wide forward
+        pass. Predictions equal :meth:`accuracy_of`'s up to float rounding
+        of the logits (tests/unit/test_batched_selection.py).
+
+        :param state_dicts: k state dicts with the keys of ``model``'s.
+        :output accuracies: k floats in [0, 1].
+        """
+        if not state_dicts:
+            return []
+        target = self._load(state_dicts[0], model)  # checks the keys
+        if len(self) == 0:
+            return [float("nan")] * len(state_dicts)
+        stacked = {
+            k: torch.stack([sd[k] for sd in state_dicts]).to(self.device)
+            for k in state_dicts[0]
+        }
+
+        def logits(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+            return torch.func.functional_call(target, p, (x,))
+
+        many = torch.func.vmap(logits, in_dims=(0, None))  # -> [k, B, classes]
+        was_training = target.training
+        target.eval()
+        correct = torch.zeros(len(state_dicts), dtype=torch.int64, device=self.device)
+        try:
+            with torch.no_grad(), self._autocast(), warnings.catch_warnings():
+                # adaptive_avg_pool2d on channels_last has no batching rule; vmap
+                # loops over the k models for that one cheap op.
+                warnings.filterwarnings("ignore", "There is a performance drop")
+                for i in range(0, len(self), self.batch_size):
+                    pred = many(stacked, self.x[i : i + self.batch_size]).argmax(-1)
+                    correct += (pred == self.y[i : i + self.batch_size]).sum(1)
+        finally:
+            target.train(was_training)
+        return [int(c) / len(self) for c in correct.tolist()]
 
     def loss_of(
         self, state_dict: Mapping[str, torch.Tensor], model: nn.Module | None = None

@@ -118,6 +118,9 @@ def _selection_fn(
     keys = [name for _, name in air]
 
     def score(w_hat: torch.Tensor, grad: bool = False) -> Any:
+        if w_hat.dim() == 2:  # [k, n]: k grid cells in one pass
+            sds = [recal(unflatten(tx.vector, tx.spec, air=w)) for w in w_hat]
+            return scorer.accuracies_of(sds, model)
         sd = recal(unflatten(tx.vector, tx.spec, air=w_hat))
         if not loss:
             return scorer.accuracy_of(sd, model)
@@ -186,7 +189,10 @@ def denoise_one(
     select = (
         fit_selector(spec.select == "fit_layer", lam_grid, beta_grid) if fit else None
     )
-    w_hat, sel = link.denoise(tx, den, score, lam_grid, beta_grid, select=select)
+    w_hat, sel = link.denoise(
+        tx, den, score, lam_grid, beta_grid, select=select,
+        cells_per_pass=scorer.cells_per_pass,
+    )  # fmt: skip
     extra = {
         "lam": sel.lam,
         "beta": sel.beta,
