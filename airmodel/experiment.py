@@ -15,7 +15,7 @@ from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
-from airmodel.execution import check_execution, get_backend
+from airmodel.execution import check_execution, driver_device, get_backend
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
@@ -219,7 +219,7 @@ def run_experiment(
         cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
-    device = build_device(cfg)
+    device = driver_device(cfg.execution, build_device(cfg))
     variants = [(label, sub, build_link(sub)) for label, sub in _scheme_variants(cfg)]
     with ExitStack() as stack:  # folders first: a refused folder costs no work
         top = None

@@ -108,11 +108,12 @@ class Scorer:
         self.batch_size = batch_size
         self.bf16 = bool(bf16)
         self.fused = bool(fused)
-        if cells_per_pass is None:
-            cells_per_pass = 16 if self.device.type == "cuda" else 1
-        if isinstance(cells_per_pass, bool) or cells_per_pass < 1:
+        if cells_per_pass is not None and (
+            isinstance(cells_per_pass, bool) or cells_per_pass < 1
+        ):
             raise ValueError(f"`cells_per_pass` must be >= 1; got {cells_per_pass!r}.")
-        self.cells_per_pass = int(cells_per_pass)
+        self._cells_auto = cells_per_pass is None
+        self.cells_per_pass = int(cells_per_pass or self._auto_cells_per_pass())
         self.x = to_tensor(images, info, self.device, channels_last=True)
         self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64).to(self.device)
         if self.y.shape != (self.x.shape[0],):
@@ -133,6 +134,9 @@ class Scorer:
         new.y = self.y[idx]
         return new
 
+    def _auto_cells_per_pass(self) -> int:
+        return 16 if self.device.type == "cuda" else 1
+
     def to(self, device: str | torch.device) -> Scorer:
         """A copy of this scorer (same class and settings) with its tensors on ``device``."""
         new = object.__new__(type(self))
@@ -143,6 +147,8 @@ class Scorer:
                 setattr(new, k, v.to(new.device))
         if self.model is not None:
             new.model = new._prepare(copy.deepcopy(self.model))
+        if self._cells_auto:
+            new.cells_per_pass = new._auto_cells_per_pass()
         return new
 
     def _prepare(self, model: nn.Module) -> nn.Module:

@@ -9,11 +9,19 @@ equal); the driver alone writes the results folder.
 
 from __future__ import annotations
 
+import torch
+
 from airmodel.config import ConfigError, ExecutionConfig
 from airmodel.execution.base import Backend
 from airmodel.execution.local import LocalBackend
 
-__all__ = ["Backend", "LocalBackend", "check_execution", "get_backend"]
+__all__ = [
+    "Backend",
+    "LocalBackend",
+    "check_execution",
+    "driver_device",
+    "get_backend",
+]
 
 
 def check_execution(ex: ExecutionConfig) -> None:
@@ -29,6 +37,15 @@ def check_execution(ex: ExecutionConfig) -> None:
             "config key `execution.gpus_per_trial`: applies to backend ray only; "
             "with backend local set evaluation.device instead."
         )
+
+
+def driver_device(ex: ExecutionConfig, device: torch.device) -> torch.device:
+    """Where the driver builds what trials share: ``device``, or the CPU for Ray.
+
+    Ray workers receive the shared context through the object store, which
+    needs CPU tensors; a worker given a GPU (``gpus_per_trial``) moves it there.
+    """
+    return torch.device("cpu") if ex.backend == "ray" else device
 
 
 def get_backend(ex: ExecutionConfig) -> Backend:

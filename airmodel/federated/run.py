@@ -21,7 +21,7 @@ from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
-from airmodel.execution import LocalBackend, get_backend
+from airmodel.execution import LocalBackend, driver_device, get_backend
 from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
@@ -254,7 +254,7 @@ def run_federated(
     f = cfg.federated
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
-    device = build_device(cfg)
+    device = driver_device(cfg.execution, build_device(cfg))
     uplink = build_uplink(cfg, device)
     data = build_data(cfg, device)
     d = cfg.data

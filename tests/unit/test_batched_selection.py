@@ -96,3 +96,26 @@ def test_cells_per_pass_must_be_positive():
     y = torch.zeros(4)
     with pytest.raises(ValueError, match="cells_per_pass"):
         select_mmse_pb(y, y + 1, Prior(0.0, 1.0, "x"), len, cells_per_pass=0)
+
+
+def test_context_moved_to_a_device_gives_the_same_rows(parts):
+    """What a Ray GPU worker does before its first trial (TrialContext.to), run
+    here with the CPU as target: the moved copy is independent and its rows equal
+    the original's (every column but seconds). The automatic cells_per_pass is
+    re-resolved for the target (1 on the CPU, 16 on CUDA)."""
+    from airmodel.evaluation.sweep import Trial, TrialContext, run_trial
+
+    cfg, model, data = parts
+    ctx = TrialContext.build(
+        build_link(cfg), model, {"test": data.test, "validation": data.validation},
+        [DenoiserConfig("ml"), DenoiserConfig("mmse_pb", select="validation")], *GRID,
+    )  # fmt: skip
+    moved = ctx.to(torch.device("cpu"))
+    assert moved.scorers["test"] is not data.test
+    assert moved.scorers["validation"].cells_per_pass == 1
+    trial = Trial(2.0, 0, 11)
+
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+    assert strip(run_trial(moved, trial)) == strip(run_trial(ctx, trial))
