@@ -210,6 +210,7 @@ def run_experiment(
 
         return run_federated(cfg, progress=progress, shard=shard)
     check_denoisers(cfg)
+    check_execution(cfg.execution)  # before any work: a missing extra fails at once
     if shard is not None:
         if cfg.transmitter.compare:
             raise ConfigError(

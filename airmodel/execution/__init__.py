@@ -9,15 +9,24 @@ equal); the driver alone writes the results folder.
 
 from __future__ import annotations
 
+import importlib.util
+
 import torch
 
 from airmodel.config import ConfigError, ExecutionConfig
 from airmodel.execution.base import Backend
 from airmodel.execution.local import LocalBackend
 
+#: The one line a run or dry run gives when ``backend: ray`` lacks Ray.
+RAY_MISSING = (
+    "config key `execution.backend`: ray is not installed; install the extra with "
+    "`pip install 'airmodel[ray]'` or use backend: local."
+)
+
 __all__ = [
     "Backend",
     "LocalBackend",
+    "RAY_MISSING",
     "check_execution",
     "driver_device",
     "get_backend",
@@ -32,6 +41,8 @@ def check_execution(ex: ExecutionConfig) -> None:
             "local (a private cluster on this machine), auto (the cluster `ray start "
             "--head` started) or ray://HOST:PORT."
         )
+    if ex.backend == "ray" and importlib.util.find_spec("ray") is None:
+        raise ConfigError(RAY_MISSING)
     if ex.backend == "local" and ex.gpus_per_trial:
         raise ConfigError(
             "config key `execution.gpus_per_trial`: applies to backend ray only; "

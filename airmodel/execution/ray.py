@@ -90,21 +90,16 @@ class RayBackend(Backend):
         max_in_flight: int | None = None,
     ) -> None:
         if ray is None:
-            raise ConfigError(
-                "config key `execution.backend`: ray is not installed; install the "
-                "extra with `pip install 'airmodel[ray]'` or use backend: local."
-            )
+            from airmodel.execution import RAY_MISSING
+
+            raise ConfigError(RAY_MISSING)
         self.cpus_per_trial = int(cpus_per_trial)
         self.gpus_per_trial = float(gpus_per_trial)
         self.max_retries = int(max_retries)
         self._started = False
         if not ray.is_initialized():
-            ray.init(
-                address=address,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
+            quiet = {"include_dashboard": False, "log_to_driver": False}
+            ray.init(address=address, **({} if address.startswith("ray://") else quiet))
             self._started = True
         if max_in_flight is None:
             res = ray.cluster_resources()

@@ -21,7 +21,12 @@ from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
-from airmodel.execution import LocalBackend, driver_device, get_backend
+from airmodel.execution import (
+    LocalBackend,
+    check_execution,
+    driver_device,
+    get_backend,
+)
 from airmodel.experiment import check_denoisers
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
@@ -110,6 +115,7 @@ def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplin
 
 def _check(cfg: ExperimentConfig) -> None:
     check_denoisers(cfg)
+    check_execution(cfg.execution)
     if not cfg.sweep.snr_db:
         raise ConfigError(
             "config key `sweep.snr_db`: give at least one Es/N0 in dB (.inf: no noise)."
