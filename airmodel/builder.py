@@ -18,7 +18,7 @@ from airmodel.data import DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.receiver.denoiser import Denoiser, get_denoiser, list_denoisers
-from airmodel.seed import derive_seed, make_generator
+from airmodel.seed import derive_seed
 from airmodel.training import load_checkpoint, resolve_device, train
 
 __all__ = ["build_link", "build_denoiser", "build_model", "build_data", "Data"]
@@ -79,11 +79,13 @@ def build_denoiser(d: DenoiserConfig) -> Denoiser:
 
 @dataclass
 class Data:
-    """Test scorer, validation scorer and the dataset's description."""
+    """Test scorer, run-level validation scorer, the dataset's description and
+    the per-trial subset sampler (:class:`~airmodel.evaluation.sweep.TrainingSubsets`)."""
 
     test: Scorer
     validation: Scorer
     info: DatasetInfo
+    subsets: Any = None
 
 
 def _load(
@@ -101,14 +103,15 @@ def _load(
 def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     """Score on the test split; select on ``kappa`` un-augmented training images.
 
-    The validation scorer also holds the receiver's unlabelled pool for
-    batch-norm recalibration: ``max(recalibrate)`` training images drawn with
-    the same seeded permutation, so the first ``kappa`` are the validation
-    images (labels of the others are never loaded onto the device). With
-    ``receiver.recalibrate_augment`` the pool gets the training augmentation.
+    ``subsets`` (:class:`~airmodel.evaluation.sweep.TrainingSubsets`) draws a
+    trial's validation images and unlabelled recalibration pool
+    (``max(recalibrate)`` training images from the same seeded permutation,
+    so the first ``kappa`` are the validation images; with
+    ``receiver.recalibrate_augment`` the pool gets the training augmentation).
+    ``validation`` is the run-level draw (seed keyed by the run seed), used
+    where no trial applies (federated selection).
     """
-    from airmodel.data.transforms import augment, default_augmentation, to_tensor
-    from airmodel.evaluation.sweep import ValidationScorer
+    from airmodel.evaluation.sweep import TrainingSubsets
 
     x_te, y_te, info = _load(cfg, "test")
     if cfg.data.test_samples is not None and cfg.data.test_samples < len(y_te):
@@ -117,48 +120,17 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         ).numpy()
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
-    kappa = min(cfg.receiver.kappa, len(y_tr))
-    pool = min(
-        max((d.recalibrate for d in cfg.receiver.denoisers), default=0), len(y_tr)
-    )
-    # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m: the first kappa
-    # images of the pool are exactly the validation images.
-    order = sample_indices(
-        len(y_tr), max(kappa, pool), seed=derive_seed(cfg.seed, "selection")
-    ).numpy()
-    idx = order[:kappa]
     ev = cfg.evaluation
-    test = Scorer(
-        x_te,
-        y_te,
-        info,
-        device=device,
-        batch_size=ev.batch_size,
-        bf16=ev.bf16,
-        fused=ev.fused,
-        cells_per_pass=cfg.execution.cells_per_pass,
-    )
-    unlabelled = None
-    if pool:
-        raw = torch.as_tensor(x_tr[order[:pool]])
-        if cfg.receiver.recalibrate_augment:
-            pad, flip = default_augmentation(info)
-            raw = augment(
-                raw, make_generator(derive_seed(cfg.seed, "recalibration")), pad, flip
-            )
-        unlabelled = to_tensor(raw, info, device, channels_last=True)
-    val = ValidationScorer(
-        x_tr[idx],
-        y_tr[idx],
-        info,
-        device=device,
-        batch_size=ev.batch_size,
-        bf16=ev.bf16,
-        fused=ev.fused,
-        cells_per_pass=cfg.execution.cells_per_pass,
-        unlabelled=unlabelled,
-    )
-    return Data(test=test, validation=val, info=info)
+    kw = {"device": device, "batch_size": ev.batch_size, "bf16": ev.bf16,
+          "fused": ev.fused, "cells_per_pass": cfg.execution.cells_per_pass}  # fmt: skip
+    test = Scorer(x_te, y_te, info, **kw)
+    subsets = TrainingSubsets(
+        x_tr, y_tr, info, kappa=cfg.receiver.kappa,
+        pool=max((d.recalibrate for d in cfg.receiver.denoisers), default=0),
+        augment=cfg.receiver.recalibrate_augment, scorer_kwargs=kw,
+    )  # fmt: skip
+    val = subsets(derive_seed(cfg.seed, "selection"))
+    return Data(test=test, validation=val, info=info, subsets=subsets)
 
 
 def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module, dict]:

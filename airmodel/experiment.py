@@ -279,6 +279,7 @@ def run_experiment(
                 cfg.receiver.lam_grid,
                 cfg.receiver.beta_grid,
                 progress=progress,
+                subsets=data.subsets,
                 backend=backend,
             )
             title = (

@@ -22,6 +22,7 @@ __all__ = [
     "SEED_SCHEME",
     "derive_seed",
     "make_generator",
+    "mix_seed",
     "point_key",
     "set_global_seed",
     "trial_seed",
@@ -81,6 +82,15 @@ def derive_seed(run_seed: int, purpose: str, *key: int) -> int:
     )
     hi, lo = ss.generate_state(2, np.uint32)
     return ((int(hi) << 32) | int(lo)) % _SEED_MODULUS
+
+
+def mix_seed(*parts: int) -> int:
+    """A 63-bit seed from integers (``SeedSequence(parts)``), e.g. (unit seed, round).
+
+    For the streams inside one trial or run, whose own seed is already keyed.
+    """
+    state = np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 31) ^ int(state[1]))
 
 
 def trial_seed(run_seed: int, snr_db: float, draw: int) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -271,6 +272,8 @@ class ResultsFolder:
             )
         record = {
             **record,
+            "invoked_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "argv": sys.argv,
             "rows_at_start": len(self.rows),
             "shard": self.store["shard"],
         }

@@ -21,12 +21,13 @@ from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
-from airmodel.seed import trial_seed
+from airmodel.seed import make_generator, mix_seed, trial_seed
 from airmodel.transmitter import unflatten
 
 __all__ = [
     "ROW_KEY",
     "SweepPlan",
+    "TrainingSubsets",
     "Trial",
     "TrialContext",
     "ValidationScorer",
@@ -35,6 +36,7 @@ __all__ = [
     "run_sweep",
     "run_trial",
     "selection_key",
+    "trial_subset_seed",
 ]
 
 #: Columns that identify a result row.
@@ -77,6 +79,58 @@ class ValidationScorer(Scorer):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.unlabelled = unlabelled
+
+
+@dataclass
+class TrainingSubsets:
+    """Draws a trial's validation images and recalibration pool from the training split.
+
+    ``subsets(seed)`` takes one seeded permutation of the training split: its
+    first ``kappa`` images (with labels) are the validation images, its first
+    ``pool`` images (no labels; with the training augmentation if ``augment``)
+    the unlabelled pool of batch-norm recalibration, so the first ``kappa`` of
+    the pool are the validation images.
+
+    :param images: [N, H, W, C] uint8 training images (host memory).
+    :param labels: [N] integer labels.
+    :param info: the dataset's :class:`~airmodel.data.DatasetInfo`.
+    :param kappa: validation images per subset.
+    :param pool: unlabelled images per subset (0: none).
+    :param augment: augment the pool like training batches.
+    :param scorer_kwargs: ``device``, ``batch_size``, ``bf16``, ``fused`` of the scorer.
+    """
+
+    images: Any
+    labels: Any
+    info: Any
+    kappa: int
+    pool: int = 0
+    augment: bool = True
+    scorer_kwargs: dict[str, Any] | None = None
+
+    def __call__(self, seed: int) -> ValidationScorer:
+        """The :class:`ValidationScorer` (with its pool) of subset seed ``seed``."""
+        from airmodel.data.transforms import augment, default_augmentation, to_tensor
+        from airmodel.evaluation.scoring import sample_indices
+
+        kw = dict(self.scorer_kwargs or {})
+        n = len(self.labels)
+        kappa, pool = min(self.kappa, n), min(self.pool, n)
+        # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m.
+        order = sample_indices(n, max(kappa, pool), seed=mix_seed(seed, 1)).numpy()
+        unlabelled = None
+        if pool:
+            raw = torch.as_tensor(self.images[order[:pool]])
+            if self.augment:
+                pad, flip = default_augmentation(self.info)
+                raw = augment(raw, make_generator(mix_seed(seed, 2)), pad, flip)
+            unlabelled = to_tensor(
+                raw, self.info, kw.get("device", "cpu"), channels_last=True
+            )
+        idx = order[:kappa]
+        return ValidationScorer(
+            self.images[idx], self.labels[idx], self.info, **kw, unlabelled=unlabelled
+        )
 
 
 def _recalibrator(
@@ -238,7 +292,10 @@ class TrialContext:
     """What every trial of a sweep shares: link, model, scorers, receivers, grids.
 
     ``model`` is a working copy that trials load rebuilt weights into;
-    ``clean_sd`` is the transmitted state dict (on the CPU).
+    ``clean_sd`` is the transmitted state dict (on the CPU). With ``subsets``
+    (a :class:`TrainingSubsets`), each trial selects and recalibrates on its
+    own validation images and pool, drawn with its seed; otherwise on
+    ``scorers["validation"]`` and ``unlabelled``.
     """
 
     link: Link
@@ -249,6 +306,7 @@ class TrialContext:
     lam_grid: Sequence[float]
     beta_grid: Sequence[float]
     unlabelled: torch.Tensor | None = None
+    subsets: Callable[[int], Scorer] | None = None
 
     @classmethod
     def build(
@@ -260,12 +318,13 @@ class TrialContext:
         lam_grid: Sequence[float],
         beta_grid: Sequence[float],
         unlabelled: torch.Tensor | None = None,
+        subsets: Callable[[int], Scorer] | None = None,
     ) -> TrialContext:
         """A context around ``model`` (not modified: trials use a copy)."""
         clean_sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         return cls(
             link, copy.deepcopy(model), clean_sd, scorers, list(denoisers),
-            list(lam_grid), list(beta_grid), unlabelled,
+            list(lam_grid), list(beta_grid), unlabelled, subsets,
         )  # fmt: skip
 
     def to(self, device: torch.device) -> TrialContext:
@@ -274,12 +333,22 @@ class TrialContext:
         Transmission and denoising stay where they are (the CPU), as in a local
         run with ``evaluation.device: cuda``.
         """
+        subsets = self.subsets
+        if isinstance(subsets, TrainingSubsets):  # per-trial scorers: built there
+            kw = {**(subsets.scorer_kwargs or {}), "device": device}
+            subsets = replace(subsets, scorer_kwargs=kw)
         return replace(
             self,
             model=self.model.to(device),
             scorers={k: s.to(device) for k, s in self.scorers.items()},
             unlabelled=None if self.unlabelled is None else self.unlabelled.to(device),
+            subsets=subsets,
         )
+
+
+def trial_subset_seed(trial: Trial) -> int:
+    """Seed of the trial's validation images and recalibration pool (from its own)."""
+    return mix_seed(trial.seed, 7)
 
 
 def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
@@ -291,6 +360,10 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
     """
     wanted = set(trial.denoisers)
     todo = [dn for dn in ctx.denoisers if not wanted or dn.key in wanted]
+    scorers, unlabelled = ctx.scorers, ctx.unlabelled
+    if ctx.subsets is not None:  # this trial's validation images and pool
+        scorers = {**scorers, "validation": ctx.subsets(trial_subset_seed(trial))}
+        unlabelled = None
     tx = ctx.link.transmit(ctx.clean_sd, trial.snr_db, seed=trial.seed)
     selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
     rows = []
@@ -299,13 +372,13 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
         base = selection_key(dn)
         if base not in selected:
             selected[base] = denoise_one(
-                ctx.link, tx, dn, ctx.model, ctx.scorers, ctx.lam_grid,
-                ctx.beta_grid, ctx.unlabelled,
+                ctx.link, tx, dn, ctx.model, scorers, ctx.lam_grid,
+                ctx.beta_grid, unlabelled,
             )  # fmt: skip
         w_hat, extra = selected[base]
         sd_hat, stats = ctx.link.rebuild(tx, w_hat=w_hat)
-        sd_hat = _recalibrator(dn, ctx.model, ctx.scorers, ctx.unlabelled)(sd_hat)
-        acc = ctx.scorers["test"].accuracy_of(sd_hat, ctx.model)
+        sd_hat = _recalibrator(dn, ctx.model, scorers, unlabelled)(sd_hat)
+        acc = scorers["test"].accuracy_of(sd_hat, ctx.model)
         rows.append(
             {
                 "esno_db": trial.snr_db,
@@ -351,6 +424,7 @@ def run_sweep(
     beta_grid: Sequence[float],
     progress: bool = True,
     unlabelled: torch.Tensor | None = None,
+    subsets: Callable[[int], Scorer] | None = None,
     backend: Backend | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (point, draw, denoiser) not yet in ``folder``; return all rows.
@@ -361,12 +435,15 @@ def run_sweep(
     weights. A receiver with ``recalibrate=n`` re-estimates batch-norm
     statistics on the first ``n`` ``unlabelled`` images (default:
     ``scorers["validation"].unlabelled``, see :class:`ValidationScorer`) after
-    rebuilding, before test scoring. ``backend`` (default: this process, in
-    order) runs the trials; rows are stored as trials finish, in any order.
+    rebuilding, before test scoring. With ``subsets`` (a
+    :class:`TrainingSubsets`) each trial draws its own validation images and
+    pool instead (see :class:`TrialContext`). ``backend`` (default: this
+    process, in order) runs the trials; rows are stored as trials finish, in
+    any order.
     """
     backend = backend or LocalBackend()
     ctx = TrialContext.build(
-        link, model, scorers, denoisers, lam_grid, beta_grid, unlabelled
+        link, model, scorers, denoisers, lam_grid, beta_grid, unlabelled, subsets
     )
     todo = pending_trials(plan, denoisers, folder)
     total = len(plan.trials()) * len(denoisers)

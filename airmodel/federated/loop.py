@@ -20,15 +20,10 @@ from airmodel.federated.server import aggregate, model_delta
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.receiver.denoiser import PAPER_BETA_GRID, PAPER_LAM_GRID, Denoiser
 from airmodel.seed import make_generator
+from airmodel.seed import mix_seed as derive_seed
 from airmodel.transmitter.payload import flatten, unflatten
 
 __all__ = ["derive_seed", "federated_run"]
-
-
-def derive_seed(*parts: int) -> int:
-    """A 63-bit seed from integers (``numpy.random.SeedSequence``), e.g. (run_seed, round)."""
-    state = np.random.SeedSequence([int(p) for p in parts]).generate_state(2, np.uint32)
-    return int((int(state[0]) << 31) ^ int(state[1]))
 
 
 def federated_run(

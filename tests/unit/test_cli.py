@@ -53,6 +53,9 @@ class TestRun:
         prov = data["meta"]["provenance"]
         records = json.loads((res / "provenance.json").read_text())
         assert len(records) == 1 and records[0]["rows_at_start"] == 0
+        assert (
+            records[0]["seed"] == 3 and records[0]["argv"] and records[0]["invoked_at"]
+        )
         assert prov["seed"] == 3 and prov["versions"]["torch"] and "git_commit" in prov
         assert (
             data["meta"]["test_images"] == 120

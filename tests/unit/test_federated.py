@@ -358,3 +358,22 @@ def test_shipped_configs_load():
     for name in ("feel_quickstart", "paper_resnet18_feel"):
         cfg = load_config(f"configs/{name}.yaml", ["data.root=/data"])
         assert cfg.experiment == "federated"
+
+
+def test_shards_merge_to_the_full_run(tmp_path):
+    """2 points x 2 receivers = 4 units; shards 1/2 + 2/2 merged == the full run."""
+    from airmodel.evaluation.results import read_results
+    from airmodel.evaluation.shard import merge
+
+    extra = ["sweep.snr_db=[10, .inf]", "federated.rounds=1"]
+    cfg = load_config(None, [*TINY, f"out_dir={tmp_path / 'full'}", *extra])
+    run_federated(cfg, progress=False)
+    sharded = load_config(None, [*TINY, f"out_dir={tmp_path / 'sh'}", *extra])
+    for i in (1, 2):
+        run_federated(sharded, progress=False, shard=(i, 2))
+    shards = [tmp_path / "sh" / f"shard-{i}-of-2" for i in (1, 2)]
+    assert all(read_results(s)[1] for s in shards)  # both shards hold units
+    merge(tmp_path / "merged", shards)
+    assert _strip(read_results(tmp_path / "merged")[1]) == _strip(
+        read_results(tmp_path / "full")[1]
+    )

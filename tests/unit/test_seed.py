@@ -12,7 +12,15 @@ from airmodel.config import DenoiserConfig
 from airmodel.data import DatasetInfo
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer
-from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep
+from airmodel.evaluation.sweep import (
+    ROW_KEY,
+    SweepPlan,
+    TrainingSubsets,
+    TrialContext,
+    run_sweep,
+    run_trial,
+    trial_subset_seed,
+)
 from airmodel.federated.run import federated_seed
 from airmodel.link import Link
 from airmodel.seed import derive_seed, point_key, trial_seed
@@ -57,32 +65,36 @@ def test_derive_seed_refuses_bad_run_seeds():
 
 @pytest.fixture(scope="module")
 def toy():
-    """Tiny conv+BN net on random 6x6 images; ML, MMSE, grid-selected MMSE_pb."""
+    """Tiny conv+BN net on random 6x6 images; ML, MMSE, grid-selected MMSE_pb,
+    ML + recalibration; each trial draws 16 validation images and a 24-image
+    augmented pool from 48 training images."""
     g = torch.Generator().manual_seed(0)
     info = DatasetInfo("toy", 3, 1, (0.5,), (0.25,), (6, 6))
-    x = torch.randint(0, 256, (64, 6, 6, 1), generator=g, dtype=torch.uint8)
-    y = torch.randint(0, 3, (64,), generator=g)
     model = nn.Sequential(
         nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3)
     )
-    scorers = {
-        "validation": Scorer(x[:32], y[:32], info, "cpu"),
-        "test": Scorer(x[32:], y[32:], info, "cpu"),
-    }
+    x = torch.randint(0, 256, (112, 6, 6, 1), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 3, (112,), generator=g)
+    scorers = {"test": Scorer(x[48:], y[48:], info, "cpu")}
+    subsets = TrainingSubsets(
+        x[:48].numpy(), y[:48].numpy(), info, kappa=16, pool=24, augment=True,
+        scorer_kwargs={"device": "cpu"},
+    )  # fmt: skip
     dens = [
         DenoiserConfig("ml"),
         DenoiserConfig("mmse"),
         DenoiserConfig("mmse_pb", select="validation"),
+        DenoiserConfig("ml", recalibrate=24),
     ]
-    return model, scorers, dens
+    return model, scorers, dens, subsets
 
 
 def _sweep(toy, path, snr, draws, seed=0):
-    model, scorers, dens = toy
+    model, scorers, dens, subsets = toy
     with ResultsFolder(path, {"x": 1}, ROW_KEY) as folder:
         rows = run_sweep(
             Link("awgn"), model, scorers, dens, SweepPlan(snr, draws, seed), folder,
-            [0.99, 1.0], [-0.2, 0.0], progress=False,
+            [0.99, 1.0], [-0.2, 0.0], progress=False, subsets=subsets,
         )  # fmt: skip
     return {
         (r["esno_db"], r["draw"], r["denoiser"]): {
@@ -93,10 +105,10 @@ def _sweep(toy, path, snr, draws, seed=0):
 
 
 def test_more_draws_keep_the_first_draws_rows(toy, tmp_path):
-    """draws 2 -> 5 (3 points x 3 receivers): the 18 rows of draws 0-1 are identical."""
+    """draws 2 -> 5 (3 points x 4 receivers): the 24 rows of draws 0-1 are identical."""
     two = _sweep(toy, tmp_path / "a", [0.0, 5.0, 10.0], 2)
     five = _sweep(toy, tmp_path / "b", [0.0, 5.0, 10.0], 5)
-    assert len(two) == 18 and len(five) == 45
+    assert len(two) == 24 and len(five) == 60
     assert {k: five[k] for k in two} == two
 
 
@@ -107,3 +119,36 @@ def test_one_point_alone_reproduces_the_full_run(toy, tmp_path):
     assert alone == {k: v for k, v in full.items() if k[0] == 5.0}
     # and the draws are really different across points (the test could fail)
     assert full[(0.0, 0, "ml")]["seed"] != full[(5.0, 0, "ml")]["seed"]
+
+
+def test_each_trial_draws_its_own_subsets(toy):
+    """Validation images and pool follow the trial's seed: 10 trials, 10 subsets."""
+    subsets = toy[3]
+    plan = SweepPlan([0.0, 5.0], 5, 0)
+    vals = [subsets(trial_subset_seed(t)) for t in plan.trials()]
+    keys = {tuple(v.x.flatten()[:200].tolist()) for v in vals}
+    assert len(keys) == 10
+    again = subsets(trial_subset_seed(plan.trials()[3]))
+    assert torch.equal(again.x, vals[3].x) and torch.equal(
+        again.unlabelled, vals[3].unlabelled
+    )
+    # the first kappa pool images are the validation images, augmented
+    assert vals[0].unlabelled.shape[0] == 24 and vals[0].x.shape[0] == 16
+
+
+def test_run_trial_selects_on_the_trials_subset(toy):
+    """run_trial asks the sampler for its own subset seed, once per trial."""
+    model, scorers, dens, subsets = toy
+    seen = []
+
+    def sampler(seed):
+        seen.append(seed)
+        return subsets(seed)
+
+    ctx = TrialContext.build(
+        Link("awgn"), model, scorers, dens, [1.0], [0.0], subsets=sampler
+    )
+    trials = SweepPlan([0.0, 5.0], 1, 3).trials()
+    for t in trials:
+        assert len(run_trial(ctx, t)) == len(dens)
+    assert seen == [trial_subset_seed(t) for t in trials]
