@@ -160,7 +160,8 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     x_tr, y_tr, _ = _load(cfg, "train")
     ev = cfg.evaluation
     kw = {"device": device, "batch_size": ev.batch_size, "bf16": ev.bf16,
-          "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory}  # fmt: skip
+          "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory,
+          "cells_per_pass": cfg.execution.cells_per_pass}  # fmt: skip
     test = Scorer(x_te, y_te, info, **kw)
     subsets = TrainingSubsets(
         x_tr, y_tr, info, kappa=cfg.receiver.kappa,

@@ -32,6 +32,7 @@ __all__ = [
     "SweepConfig",
     "EvaluationConfig",
     "FederatedConfig",
+    "ExecutionConfig",
     "load_config",
     "from_dict",
     "to_dict",
@@ -267,6 +268,31 @@ class FederatedConfig:
 
 
 @dataclass(frozen=True)
+class ExecutionConfig:
+    """Where trials run (``airmodel/execution``); results do not depend on it.
+
+    ``backend: local`` runs trials one after another in this process; ``ray``
+    runs one task per (Es/N0, draw) trial (federated: per Es/N0, receiver,
+    run) on a Ray cluster (``pip install airmodel[ray]``). ``address``:
+    ``local`` starts a private cluster on this machine, ``auto`` joins the one
+    ``ray start --head`` started, ``ray://host:port`` a remote one. Each task
+    reserves ``cpus_per_trial`` CPUs (its torch thread count) and
+    ``gpus_per_trial`` GPUs (> 0: it scores on the GPU Ray assigned it); a task
+    whose worker dies is retried ``max_retries`` times. ``cells_per_pass``: grid
+    cells of MMSE_pb's selection scored per forward pass (stacked weights,
+    ``torch.func.vmap``); ``null`` = 1 on the CPU (the fused one-by-one scorer
+    is faster there, benchmarks/selection_batched.py), 16 on a GPU.
+    """
+
+    backend: Literal["local", "ray"] = "local"
+    address: str = "local"
+    cpus_per_trial: int = 1
+    gpus_per_trial: float = 0.0
+    max_retries: int = 3
+    cells_per_pass: int | None = None
+
+
+@dataclass(frozen=True)
 class ExperimentConfig:
     """A whole experiment; ``airmodel run`` takes one as YAML."""
 
@@ -282,6 +308,7 @@ class ExperimentConfig:
     sweep: SweepConfig = field(default_factory=SweepConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     federated: FederatedConfig = field(default_factory=FederatedConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     @property
     def results_dir(self) -> Path:
@@ -317,6 +344,10 @@ _RANGES: dict[str, tuple[float, float]] = {
     "federated.alpha": (1e-6, 1e6),
     "federated.eval_every": (1, 1_000_000),
     "federated.runs": (1, 10_000),
+    "execution.cpus_per_trial": (1, 1024),
+    "execution.gpus_per_trial": (0.0, 1024.0),
+    "execution.max_retries": (0, 1000),
+    "execution.cells_per_pass": (1, 4096),
 }
 
 

@@ -23,31 +23,35 @@ from airmodel.evaluation.plot import ew_n0_db, plot_accuracy, plot_scheme_compar
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
+from airmodel.execution import check_execution, driver_device, get_backend
 from airmodel.plugins import check_denoisers
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 
-__all__ = ["run_experiment", "dry_run", "check_denoisers"]
+__all__ = ["run_experiment", "dry_run", "check_denoisers", "plan_cost"]
 
 
 def dry_run(cfg: ExperimentConfig) -> str:
     """Validate what can be checked without heavy work; describe the plan."""
     check_components(cfg)  # device, link, denoisers, model and dataset names
+    check_execution(cfg.execution)
     m = cfg.model
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
     federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
+    cost = "; ".join(line.strip() for line in plan_cost(cfg))
     if not federated and (
         ckpt is None or (not Path(ckpt).is_file() and m.train is None)
     ):
         hint = train_hint(cfg, ckpt) if ckpt else "Point it at a final.pt."
         raise ConfigError(
-            f"config key `model.checkpoint`: {ckpt!r} does not exist. {hint}"
+            f"config key `model.checkpoint`: {ckpt!r} does not exist. {hint} "
+            f"(The plan's {cost}.)"
         )
     if cfg.data.root is not None and not Path(cfg.data.root).exists():
         raise ConfigError(
             f"config key `data.root`: {cfg.data.root!r} does not exist. Point it at "
-            "the dataset folder or archive."
+            f"the dataset folder or archive. (The plan's {cost}.)"
         )
     if federated:
         status = "not needed: federated training starts from scratch"
@@ -58,13 +62,8 @@ def dry_run(cfg: ExperimentConfig) -> str:
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = len(cfg.sweep.snr_db) * cfg.sweep.draws * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
-    cost = {"validation": grid, "oracle": grid, "fit": FIT_EVALUATIONS}
-    cost |= {
-        "oracle_fit": FIT_EVALUATIONS,
-        "fit_layer": FIT_EVALUATIONS + FIT_LAYER_STEPS + 1,
-    }
     sels = {selection_key(d) for d in cfg.receiver.denoisers if d.select != "fixed"}
-    evals = sum(cost[d.select] for d in sels)
+    evals = sum(_SELECTION_COST(grid)[d.select] for d in sels)
     if cfg.experiment == "federated":
         f = cfg.federated
         body = (
@@ -78,6 +77,14 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"  selection: {len(sels)} selection(s), up to {evals} model evaluations "
             f"per (point, draw) (grid {grid} cells, fit {FIT_EVALUATIONS}) on "
             f"kappa={cfg.receiver.kappa} validation images (oracles: test images)"
+        )
+    ex = cfg.execution
+    where = "this process, one trial after another"
+    if ex.backend == "ray":
+        where = (
+            f"Ray at {ex.address}, one task per "
+            f"{'(Es/N0, receiver, run)' if federated else '(Es/N0, draw)'} with "
+            f"{ex.cpus_per_trial} CPU(s) and {ex.gpus_per_trial:g} GPU(s)"
         )
     return "\n".join(
         [
@@ -93,9 +100,68 @@ def dry_run(cfg: ExperimentConfig) -> str:
             ),
             f"  denoisers: {dens}",
             body,
+            *plan_cost(cfg),
+            f"  execution: {where}",
             f"  results: {cfg.results_dir}/",
         ]
     )
+
+
+def _SELECTION_COST(grid: int) -> dict[str, int]:  # noqa: N802
+    """Model evaluations of one selection, by ``select``."""
+    return {
+        "fixed": 0,
+        "validation": grid,
+        "oracle": grid,
+        "fit": FIT_EVALUATIONS,
+        "oracle_fit": FIT_EVALUATIONS,
+        "fit_layer": FIT_EVALUATIONS + FIT_LAYER_STEPS + 1,
+    }
+
+
+#: Test-split sizes of the built-in datasets (``data.test_samples`` overrides).
+_TEST_IMAGES = {"digits": 360, "cifar10": 10_000}
+
+
+def plan_cost(cfg: ExperimentConfig) -> list[str]:
+    """The plan's cost lines: trials, model evaluations, forward images.
+
+    Counts what :func:`~airmodel.evaluation.sweep.run_trial` runs: per trial,
+    every selection (grid cells or fit evaluations, each on ``kappa``
+    validation images or, for oracles, the test images, plus
+    ``recalibrate`` images per evaluation when selection recalibrates), then
+    per receiver one test pass (plus its recalibration images). Upper bounds
+    for the grid: cells with ``lam >= 1 + eta`` are skipped at run time.
+    """
+    r, variants = cfg.receiver, max(len(cfg.transmitter.compare), 1)
+    if cfg.experiment == "federated":
+        f = cfg.federated
+        units = len(cfg.sweep.snr_db) * len(r.denoisers) * f.runs
+        return [
+            f"  cost: {units} units (Es/N0 x receiver x run), each {f.rounds} rounds "
+            f"of {f.active} devices x {f.local_epochs} local epochs"
+        ]
+    n_test = cfg.data.test_samples or _TEST_IMAGES.get(cfg.data.dataset)
+    trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
+    cost = _SELECTION_COST(len(r.lam_grid) * len(r.beta_grid))
+    evals = images = 0
+    unknown = n_test is None
+    n_test = n_test or 0
+    for d in {selection_key(d) for d in r.denoisers if d.select != "fixed"}:
+        per = (n_test if d.select.startswith("oracle") else r.kappa) + (
+            d.recalibrate if d.recalibrate_select else 0
+        )
+        evals += cost[d.select]
+        images += cost[d.select] * per
+    evals += len(r.denoisers)  # one test pass per receiver
+    images += sum(n_test + d.recalibrate for d in r.denoisers)
+    note = " (+ test images x evaluations: size of the test split unknown)"
+    return [
+        f"  cost: {trials} trials (Es/N0 x draw{' x scheme' if variants > 1 else ''})"
+        f", {trials * evals:,} model evaluations ({evals:,} per trial), "
+        f"{trials * images:,} forward images ({images:,} per trial)"
+        + (note if unknown else "")
+    ]
 
 
 def _normalize(data: dict) -> dict:
@@ -147,6 +213,7 @@ def run_experiment(
 
         return run_federated(cfg, progress=progress, shard=shard)
     check_denoisers(cfg)
+    check_execution(cfg.execution)  # before any work: a missing extra fails at once
     if shard is not None:
         if cfg.transmitter.compare:
             raise ConfigError(
@@ -156,7 +223,7 @@ def run_experiment(
         cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
-    device = build_device(cfg)
+    device = driver_device(cfg.execution, build_device(cfg))
     variants = [
         (label, sub, build_link(sub, device)) for label, sub in _scheme_variants(cfg)
     ]
@@ -190,6 +257,7 @@ def run_experiment(
         for f in ([top] if top is not None else []) + folders:
             f.add_provenance(prov)
         all_rows, legend = [], {}
+        backend = stack.enter_context(get_backend(cfg.execution))
         for (label, sub, link), folder in zip(variants, folders, strict=True):
             cu = link.scheme.channel_uses_per_weight
             folder.set_meta(
@@ -217,6 +285,7 @@ def run_experiment(
                 cfg.receiver.beta_grid,
                 progress=progress,
                 subsets=data.subsets,
+                backend=backend,
             )
             title = (
                 f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} "

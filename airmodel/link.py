@@ -252,6 +252,7 @@ class Link:
         lam_grid: Sequence[float] = PAPER_LAM_GRID,
         beta_grid: Sequence[float] = PAPER_BETA_GRID,
         select: Callable[..., tuple[torch.Tensor, Selection]] | None = None,
+        cells_per_pass: int = 1,
     ) -> tuple[torch.Tensor, Selection | None]:
         """Denoise a transmission; lost weights (``no_w = inf``) get the prior mean.
 
@@ -262,7 +263,9 @@ class Link:
         from ``denoiser``; with ``select`` as well, ``select(y, no_w, prior,
         score, segments) -> (w_hat, selection)`` replaces the grid (e.g. a fit
         on the validation loss; ``score(w, grad=False)`` is then that loss, and
-        with ``grad=True`` returns ``(loss, dloss/dw)``).
+        with ``grad=True`` returns ``(loss, dloss/dw)``). ``cells_per_pass > 1``
+        hands the grid's ``score`` stacked candidates ``[k, n]``
+        (:func:`select_mmse_pb`).
         """
         rx = tx.reception
         keep = torch.isfinite(rx.no_w) if rx.info.get("lost_weights") else None
@@ -275,7 +278,7 @@ class Link:
             offsets = [sum(kept[:i]) for i in range(len(kept))]
             segments = list(zip(offsets, kept, strict=True))
 
-        def full(w: torch.Tensor) -> torch.Tensor:
+        def full(w: torch.Tensor) -> torch.Tensor:  # [n_kept] or [k, n_kept]
             if keep is None:
                 return w
             if prior.layer_mean is not None:  # per-layer prior: each layer's mean
@@ -285,7 +288,8 @@ class Link:
                 out = fill.to(rx.y.device)
             else:
                 out = torch.full_like(rx.y, float(prior.mean))
-            out[keep] = w
+            out = out.expand(*w.shape[:-1], -1).clone()
+            out[..., keep] = w
             return out
 
         if score is None and not denoiser.needs_prior and keep is None:
@@ -304,8 +308,9 @@ class Link:
             w, sel = select(y, no_w, prior, scored, segments)
             return full(w), sel
         sel = select_mmse_pb(
-            y, no_w, prior, lambda w: score(full(w)), lam_grid, beta_grid
-        )
+            y, no_w, prior, lambda w: score(full(w)), lam_grid, beta_grid,
+            cells_per_pass,
+        )  # fmt: skip
         return full(mmse_pb(y, no_w, prior, sel.lam, sel.beta)), sel
 
     @staticmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import copy
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -78,6 +80,9 @@ class Scorer:
     :param keep_freed_memory: on the CPU, ask glibc's malloc to keep freed
         memory (process-wide, see :mod:`airmodel.allocator`; opt-in, config
         key ``evaluation.keep_freed_memory``). Default False.
+    :param cells_per_pass: models a grid selection scores per forward pass
+        (:meth:`accuracies_of`). ``None``: 1 on the CPU, where the fused
+        one-by-one path is faster (benchmarks/selection_batched.py), 16 on a GPU.
 
     .. rubric:: Examples
 
@@ -100,6 +105,7 @@ class Scorer:
         metric: Callable[[nn.Module, tuple[torch.Tensor, torch.Tensor]], float]
         | None = None,
         keep_freed_memory: bool = False,
+        cells_per_pass: int | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise TypeError(f"`batch_size` must be an int; got {batch_size!r}.")
@@ -113,6 +119,12 @@ class Scorer:
         self.batch_size = batch_size
         self.bf16 = bool(bf16)
         self.fused = bool(fused)
+        if cells_per_pass is not None and (
+            isinstance(cells_per_pass, bool) or cells_per_pass < 1
+        ):
+            raise ValueError(f"`cells_per_pass` must be >= 1; got {cells_per_pass!r}.")
+        self._cells_auto = cells_per_pass is None
+        self.cells_per_pass = int(cells_per_pass or self._auto_cells_per_pass())
         self.x = to_tensor(images, info, self.device, channels_last=True)
         self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64).to(self.device)
         if self.y.shape != (self.x.shape[0],):
@@ -131,6 +143,23 @@ class Scorer:
         new.__dict__.update(self.__dict__)
         new.x = self.x[idx].contiguous(memory_format=torch.channels_last)
         new.y = self.y[idx]
+        return new
+
+    def _auto_cells_per_pass(self) -> int:
+        return 16 if self.device.type == "cuda" else 1
+
+    def to(self, device: str | torch.device) -> Scorer:
+        """A copy of this scorer (same class and settings) with its tensors on ``device``."""
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.device = torch.device(device)
+        for k, v in self.__dict__.items():
+            if isinstance(v, torch.Tensor):  # images, labels, an unlabelled pool
+                setattr(new, k, v.to(new.device))
+        if self.model is not None:
+            new.model = new._prepare(copy.deepcopy(self.model))
+        if self._cells_auto:
+            new.cells_per_pass = new._auto_cells_per_pass()
         return new
 
     def _prepare(self, model: nn.Module) -> nn.Module:
@@ -195,6 +224,51 @@ class Scorer:
     ) -> float:
         """Load ``state_dict`` into ``model`` (or the scorer's own) and score it."""
         return self.accuracy(self._load(state_dict, model))
+
+    def accuracies_of(
+        self,
+        state_dicts: Sequence[Mapping[str, torch.Tensor]],
+        model: nn.Module | None = None,
+    ) -> list[float]:
+        """Accuracies of several state dicts of one architecture, in one pass each batch.
+
+        The state dicts are stacked and the model runs once per image batch
+        under ``torch.func.vmap`` of ``torch.func.functional_call`` (eval
+        mode, eager ops: no fused copy), so k models cost one k-wide forward
+        pass. Predictions equal :meth:`accuracy_of`'s up to float rounding
+        of the logits (tests/unit/test_batched_selection.py).
+
+        :param state_dicts: k state dicts with the keys of ``model``'s.
+        :output accuracies: k floats in [0, 1].
+        """
+        if not state_dicts:
+            return []
+        target = self._load(state_dicts[0], model)  # checks the keys
+        if len(self) == 0:
+            return [float("nan")] * len(state_dicts)
+        stacked = {
+            k: torch.stack([sd[k] for sd in state_dicts]).to(self.device)
+            for k in state_dicts[0]
+        }
+
+        def logits(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+            return torch.func.functional_call(target, p, (x,))
+
+        many = torch.func.vmap(logits, in_dims=(0, None))  # -> [k, B, classes]
+        was_training = target.training
+        target.eval()
+        correct = torch.zeros(len(state_dicts), dtype=torch.int64, device=self.device)
+        try:
+            with torch.no_grad(), self._autocast(), warnings.catch_warnings():
+                # adaptive_avg_pool2d on channels_last has no batching rule; vmap
+                # loops over the k models for that one cheap op.
+                warnings.filterwarnings("ignore", "There is a performance drop")
+                for i in range(0, len(self), self.batch_size):
+                    pred = many(stacked, self.x[i : i + self.batch_size]).argmax(-1)
+                    correct += (pred == self.y[i : i + self.batch_size]).sum(1)
+        finally:
+            target.train(was_training)
+        return [int(c) / len(self) for c in correct.tolist()]
 
     def loss_of(
         self, state_dict: Mapping[str, torch.Tensor], model: nn.Module | None = None

@@ -17,6 +17,7 @@ from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer
 from airmodel.evaluation.shard import in_shard
+from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
@@ -171,6 +172,9 @@ def _selection_fn(
     keys = [name for _, name in air]
 
     def score(w_hat: torch.Tensor, grad: bool = False) -> Any:
+        if w_hat.dim() == 2:  # [k, n]: k grid cells in one pass
+            sds = [recal(unflatten(tx.vector, tx.spec, air=w)) for w in w_hat]
+            return scorer.accuracies_of(sds, model)
         sd = recal(unflatten(tx.vector, tx.spec, air=w_hat))
         if not loss:
             return scorer.accuracy_of(sd, model)
@@ -239,7 +243,10 @@ def denoise_one(
     select = (
         fit_selector(spec.select == "fit_layer", lam_grid, beta_grid) if fit else None
     )
-    w_hat, sel = link.denoise(tx, den, score, lam_grid, beta_grid, select=select)
+    w_hat, sel = link.denoise(
+        tx, den, score, lam_grid, beta_grid, select=select,
+        cells_per_pass=scorer.cells_per_pass,
+    )  # fmt: skip
     extra = {
         "lam": sel.lam,
         "beta": sel.beta,
@@ -319,6 +326,24 @@ class TrialContext:
             link, copy.deepcopy(model), clean_sd, scorers, list(denoisers),
             list(lam_grid), list(beta_grid), unlabelled, subsets,
         )  # fmt: skip
+
+    def to(self, device: torch.device) -> TrialContext:
+        """This context with model and scorers on ``device`` (a Ray GPU worker's).
+
+        Transmission and denoising stay where they are (the CPU), as in a local
+        run with ``evaluation.device: cuda``.
+        """
+        subsets = self.subsets
+        if isinstance(subsets, TrainingSubsets):  # per-trial scorers: built there
+            kw = {**(subsets.scorer_kwargs or {}), "device": device}
+            subsets = replace(subsets, scorer_kwargs=kw)
+        return replace(
+            self,
+            model=self.model.to(device),
+            scorers={k: s.to(device) for k, s in self.scorers.items()},
+            unlabelled=None if self.unlabelled is None else self.unlabelled.to(device),
+            subsets=subsets,
+        )
 
 
 def trial_subset_seed(trial: Trial) -> int:
@@ -400,6 +425,7 @@ def run_sweep(
     progress: bool = True,
     unlabelled: torch.Tensor | None = None,
     subsets: Callable[[int], Scorer] | None = None,
+    backend: Backend | None = None,
 ) -> list[dict[str, Any]]:
     """Run every (point, draw, denoiser) not yet in ``folder``; return all rows.
 
@@ -411,8 +437,11 @@ def run_sweep(
     ``scorers["validation"].unlabelled``, see :class:`ValidationScorer`) after
     rebuilding, before test scoring. With ``subsets`` (a
     :class:`TrainingSubsets`) each trial draws its own validation images and
-    pool instead (see :class:`TrialContext`).
+    pool instead (see :class:`TrialContext`). ``backend`` (default: this
+    process, in order) runs the trials; rows are stored as trials finish, in
+    any order.
     """
+    backend = backend or LocalBackend()
     ctx = TrialContext.build(
         link, model, scorers, denoisers, lam_grid, beta_grid, unlabelled, subsets
     )
@@ -426,8 +455,8 @@ def run_sweep(
         disable=not progress,
         dynamic_ncols=True,
     )
-    for trial in todo:
-        for row in run_trial(ctx, trial):
+    for _trial, rows in backend.map(run_trial, todo, ctx, place=TrialContext.to):
+        for row in rows:
             folder.add(row)
             bar.set_postfix_str(
                 f"{row['esno_db']:g} dB {row['denoiser']}: {row['accuracy'] * 100:.1f}%"

@@ -21,6 +21,12 @@ from airmodel.data.transforms import default_augmentation
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
+from airmodel.execution import (
+    LocalBackend,
+    check_execution,
+    driver_device,
+    get_backend,
+)
 from airmodel.federated.loop import federated_run
 from airmodel.federated.results import FederatedResults
 from airmodel.federated.server import bn_policy_to_payload
@@ -109,6 +115,7 @@ def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplin
 
 def _check(cfg: ExperimentConfig) -> None:
     check_denoisers(cfg)
+    check_execution(cfg.execution)
     if not cfg.sweep.snr_db:
         raise ConfigError(
             "config key `sweep.snr_db`: give at least one Es/N0 in dB (.inf: no noise)."
@@ -219,6 +226,21 @@ def run_unit(
     return rows
 
 
+def _place(ctx: FederatedContext, device: torch.device) -> FederatedContext:
+    """``ctx`` on ``device`` (a Ray GPU worker's): uplink, training and test data."""
+    return replace(
+        ctx,
+        uplink=build_uplink(ctx.cfg, device),
+        data=replace(
+            ctx.data,
+            test=ctx.data.test.to(device),
+            validation=ctx.data.validation.to(device),
+        ),
+        images=ctx.images.to(device),
+        labels=ctx.labels.to(device),
+    )
+
+
 def run_federated(
     cfg: ExperimentConfig,
     progress: bool = True,
@@ -238,7 +260,7 @@ def run_federated(
     f = cfg.federated
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
-    device = build_device(cfg)
+    device = driver_device(cfg.execution, build_device(cfg))
     uplink = build_uplink(cfg, device)
     data = build_data(cfg, device)
     d = cfg.data
@@ -295,26 +317,35 @@ def run_federated(
         ctx = FederatedContext(
             cfg, uplink, data, parts, images, labels, info, pad, flip, amp, policy
         )
+        pending = []
         for unit in federated_units(cfg, shard):
             key = unit.key
             if folder.finished(**key):
                 continue
             if folder.discard_run(**key) and progress:
                 print(f"restarting unfinished run {key}", file=sys.stderr)
+            pending.append(unit)
 
-            def store(row: dict[str, Any]) -> None:
-                folder.add(row)
-                if progress:
-                    print(
-                        f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
-                        f"round {row['round']}: "
-                        f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
-                        + (" DIVERGED" if row["diverged"] else ""),
-                        file=sys.stderr,
-                        flush=True,
-                    )
+        def store(row: dict[str, Any]) -> None:
+            folder.add(row)
+            if progress:
+                print(
+                    f"{row['denoiser']} @ {row['snr_db']:g} dB run {row['run']} "
+                    f"round {row['round']}: "
+                    f"acc {row['accuracy'] * 100:.1f}% loss {row['train_loss']:.3f}"
+                    + (" DIVERGED" if row["diverged"] else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
 
-            run_unit(ctx, unit, on_row=store)
+        with get_backend(cfg.execution) as backend:
+            if isinstance(backend, LocalBackend):  # rows stored round by round
+                for unit in pending:
+                    run_unit(ctx, unit, on_row=store)
+            else:  # one task per unit; its rows are stored when it finishes
+                for _, unit_rows in backend.map(run_unit, pending, ctx, place=_place):
+                    for row in unit_rows:
+                        store(row)
         rows = [
             {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
         ]

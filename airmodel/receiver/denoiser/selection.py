@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,35 +36,55 @@ def select_mmse_pb(
     y: torch.Tensor,
     no_w: torch.Tensor,
     prior: Prior,
-    score: Callable[[torch.Tensor], float],
+    score: Callable[[torch.Tensor], Any],
     lam_grid: Sequence[float] = PAPER_LAM_GRID,
     beta_grid: Sequence[float] = PAPER_BETA_GRID,
+    cells_per_pass: int = 1,
 ) -> Selection:
     """Return the (lam, beta) cell whose estimate scores highest.
 
     ``score(w_hat)`` rates a denoised weight vector (e.g. accuracy on kappa
-    validation images from the training split). Cells with ``lam >= 1 + eta``
-    are skipped and counted. Ties go to the first cell in grid order.
+    validation images from the training split). With ``cells_per_pass = K >
+    1`` it is called with up to K candidates stacked, ``[k, n]``, and returns
+    their k scores (one forward pass of k models, e.g.
+    :meth:`~airmodel.evaluation.scoring.Scorer.accuracies_of`); cells, scores
+    and the choice are the same as one at a time. Cells with
+    ``lam >= 1 + eta`` are skipped and counted. Ties go to the first cell in
+    grid order.
     """
     if not lam_grid or not beta_grid:
         raise ValueError("`lam_grid` and `beta_grid` must be non-empty.")
+    if isinstance(cells_per_pass, bool) or cells_per_pass < 1:
+        raise ValueError(f"`cells_per_pass` must be >= 1; got {cells_per_pass!r}.")
     eta_min = float(torch.as_tensor(prior.var).min()) / max(float(no_w.max()), 1e-300)
-    table: dict[tuple[float, float], float] = {}
-    skipped = 0
-    best = (-np.inf, None, None)
-    for lam in lam_grid:
-        if lam >= 1.0 + eta_min:
-            skipped += len(beta_grid)
-            continue
-        for beta in beta_grid:
-            s = float(score(mmse_pb(y, no_w, prior, lam, beta)))
-            table[(lam, beta)] = s
-            if s > best[0]:
-                best = (s, lam, beta)
-    if best[1] is None:
+    cells = [
+        (lam, beta) for lam in lam_grid if lam < 1.0 + eta_min for beta in beta_grid
+    ]
+    skipped = len(lam_grid) * len(beta_grid) - len(cells)
+    if not cells:
         raise ValueError(
             f"No grid cell satisfies lam < 1 + eta (eta = {eta_min:.3g}); "
             "use a lam grid below that bound."
+        )
+    table: dict[tuple[float, float], float] = {}
+    for i in range(0, len(cells), cells_per_pass):
+        chunk = cells[i : i + cells_per_pass]
+        if cells_per_pass == 1:
+            lam, beta = chunk[0]
+            scores = [score(mmse_pb(y, no_w, prior, lam, beta))]
+        else:
+            w = torch.stack([mmse_pb(y, no_w, prior, lam, beta) for lam, beta in chunk])
+            scores = list(score(w))  # [k, n] -> k scores
+        for cell, s in zip(chunk, scores, strict=True):
+            table[cell] = float(s)
+    best = (-np.inf, None, None)
+    for (lam, beta), s in table.items():  # grid order: ties go to the first
+        if s > best[0]:
+            best = (s, lam, beta)
+    if best[1] is None:
+        raise ValueError(
+            f"Every grid cell scored NaN ({len(table)} cells); check the scorer's "
+            "images (an empty validation set scores NaN)."
         )
     return Selection(
         lam=float(best[1]),
