@@ -13,7 +13,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["provenance", "git_commit", "write_atomic", "write_json_atomic"]
+__all__ = [
+    "provenance",
+    "git_commit",
+    "remove_stale_temporaries",
+    "write_atomic",
+    "write_json_atomic",
+]
 
 
 def git_commit() -> str | None:
@@ -83,31 +89,61 @@ def provenance(seed: int, device: str | torch.device) -> dict[str, Any]:
     }
 
 
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, fsync and ``os.replace``.
+def write_atomic(path: str | Path, data: str | bytes) -> None:
+    """Write ``data`` (text or bytes) to ``path`` via a temporary file, fsync and
+    ``os.replace``: a crash leaves the old file or the new one.
 
     The file follows the umask (``0o666 & ~umask``, like ``open()``); the
-    temporary file is ``.NAME.PID.RANDOM.tmp`` beside it, which a results
-    folder's next writer removes if a killed writer left it behind.
+    temporary file is ``.NAME.PID.RANDOM.tmp`` beside it. Those a killed writer
+    left behind are removed by the next write of the same file (their process
+    is gone) or by a results folder's next writer. An ``OSError`` names ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dfd = os.open(path.parent, os.O_RDONLY)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            with os.fdopen(fd, "wb" if isinstance(data, bytes) else "w") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        dfd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dfd)  # the rename itself survives a crash
+        finally:
+            os.close(dfd)
+    except OSError as err:
+        if err.filename is not None or err.errno is None:
+            raise
+        raise OSError(err.errno, err.strerror, str(path)) from err
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Remove ``.NAME.PID.*.tmp`` files of ``path`` whose writer process is gone."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _alive(pid: int) -> bool:
     try:
-        os.fsync(dfd)  # the rename itself survives a crash
-    finally:
-        os.close(dfd)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def write_json_atomic(path: str | Path, obj: Any) -> None:

@@ -14,14 +14,10 @@ import importlib.util
 import torch
 
 from airmodel.config import ConfigError, ExecutionConfig
-from airmodel.execution.base import Backend
+from airmodel.execution.base import RAY_MISSING, Backend
 from airmodel.execution.local import LocalBackend
 
 #: The one line a run or dry run gives when ``backend: ray`` lacks Ray.
-RAY_MISSING = (
-    "config key `execution.backend`: ray is not installed; install the extra with "
-    "`pip install 'airmodel[ray]'` or use backend: local."
-)
 
 __all__ = [
     "Backend",

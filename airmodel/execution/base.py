@@ -9,7 +9,13 @@ from typing import Any, TypeVar
 
 import torch
 
-__all__ = ["Backend", "Place"]
+#: The one line printed when backend ray is asked for without the extra.
+RAY_MISSING = (
+    "config key `execution.backend`: ray is not installed; install the extra with "
+    "`pip install 'airmodel[ray]'` or use backend: local."
+)
+
+__all__ = ["RAY_MISSING", "Backend", "Place"]
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import torch
 
 from airmodel.config import ConfigError
-from airmodel.execution.base import Backend, Place
+from airmodel.execution.base import RAY_MISSING, Backend, Place
 
 try:
     import ray
@@ -90,8 +90,6 @@ class RayBackend(Backend):
         max_in_flight: int | None = None,
     ) -> None:
         if ray is None:
-            from airmodel.execution import RAY_MISSING
-
             raise ConfigError(RAY_MISSING)
         self.cpus_per_trial = int(cpus_per_trial)
         self.gpus_per_trial = float(gpus_per_trial)

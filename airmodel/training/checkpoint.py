@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from airmodel.models.loading import (
     read_torch_file,
     warn_unsealed,
 )
+from airmodel.provenance import write_atomic
 
 __all__ = [
     "ACCURACY_SLACK",
@@ -51,17 +51,7 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
         obj = {**obj, "integrity": INTEGRITY}
     buf = io.BytesIO()
     torch.save(obj, buf)
-    data = seal(buf.getvalue())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_atomic(path, seal(buf.getvalue()))
     return path
 
 

@@ -229,12 +229,21 @@ class TestRunErrors:
         assert rc == 0
 
     def test_full_disk_exit_1(self, ckpt, tmp_path, capsys, monkeypatch):
-        """A real ENOSPC: the checkpoint's temporary file is a link to /dev/full."""
+        """A real ENOSPC: the checkpoint's temporary file is opened on /dev/full."""
         if not Path("/dev/full").exists():
             pytest.skip("no /dev/full")
+        import airmodel.provenance as prov
+
         out = tmp_path / "t"
         out.mkdir()
-        (out / f".last.pt.{os.getpid()}.tmp").symlink_to("/dev/full")
+        real_open = os.open
+
+        def open_full(path, flags, *args):
+            if Path(path).name.startswith(".last.pt."):
+                return real_open("/dev/full", os.O_WRONLY)
+            return real_open(path, flags, *args)
+
+        monkeypatch.setattr(prov.os, "open", open_full)
         rc = main(["train", "--model", "resnet8", "--dataset", "digits", "--epochs", "1",
                    "--max-train-samples", "64", "--out", str(out), "--no-progress",
                    "--device", "cpu", "--bf16", "off"])  # fmt: skip
@@ -428,3 +437,38 @@ def test_library_messages_suggest_no_missing_options():
     src = "".join(p.read_text() for p in (ROOT / "airmodel").rglob("*.py"))
     for gone in ("drop --resume", "CLI: --download)", "`airmodel run --download`"):
         assert gone not in src, gone
+
+
+class TestAtomicWrites:
+    def test_dead_writers_temporary_is_removed_by_the_next_save(self, tmp_path):
+        """A `kill -9`'d checkpoint writer leaves `.final.pt.PID.X.tmp`; the next
+        save of that file removes it (its PID is gone); a live writer's stays."""
+        import subprocess
+        import sys
+
+        from airmodel.training.checkpoint import save_atomic
+
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)  # fmt: skip
+        stale = tmp_path / f".final.pt.{int(dead.stdout)}.abcd.tmp"
+        live = tmp_path / f".final.pt.{os.getpid()}.beef.tmp"
+        stale.write_bytes(b"half a checkpoint")
+        live.write_bytes(b"being written")
+        save_atomic({"x": torch.ones(2)}, tmp_path / "final.pt")
+        assert not stale.exists() and live.exists()
+        assert read_checkpoint(tmp_path / "final.pt")["x"].tolist() == [1.0, 1.0]
+
+    def test_failed_write_names_the_file(self, tmp_path, monkeypatch):
+        """ENOSPC inside write_atomic is reported with the file's path."""
+        from airmodel.provenance import write_atomic
+
+        def full(fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(os, "fsync", full)
+        target = tmp_path / "results.json"
+        with pytest.raises(OSError) as info:
+            write_atomic(target, "{}")
+        text, code = message_for(info.value)
+        assert code == 1 and str(target) in text and "disk full" in text
+        assert list(tmp_path.iterdir()) == []  # no temporary left behind
