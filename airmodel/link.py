@@ -282,10 +282,10 @@ class Link:
             if keep is None:
                 return w
             if prior.layer_mean is not None:  # per-layer prior: each layer's mean
-                fill = prior.layer_mean.to(rx.y.dtype).repeat_interleave(
-                    torch.tensor(counts)
+                dev = rx.y.device  # expand on the device: no [N] host copy
+                out = prior.layer_mean.to(dev, rx.y.dtype).repeat_interleave(
+                    torch.tensor(counts, device=dev)
                 )
-                out = fill.to(rx.y.device)
             else:
                 out = torch.full_like(rx.y, float(prior.mean))
             out = out.expand(*w.shape[:-1], -1).clone()

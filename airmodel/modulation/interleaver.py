@@ -43,14 +43,22 @@ class Interleaver:
             self._cache = (n, perm, inverse)
         return self._cache[1], self._cache[2]
 
+    def _on(self, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`permutation` kept on ``device`` (copied there once, not per call)."""
+        perm, inverse = self.permutation(n)
+        if perm.device != device:
+            perm, inverse = perm.to(device), inverse.to(device)
+            self._cache = (n, perm, inverse)
+        return perm, inverse
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         """Interleave along the last axis."""
-        perm, _ = self.permutation(x.shape[-1])
-        return x[..., perm.to(x.device)]
+        perm, _ = self._on(x.shape[-1], x.device)
+        return x[..., perm]
 
     def deinterleave(self, y: torch.Tensor | float) -> torch.Tensor | float:
         """Undo :meth:`__call__`; scalars (e.g. a constant ``no``) pass through."""
         if not isinstance(y, torch.Tensor) or y.dim() == 0:
             return y
-        _, inverse = self.permutation(y.shape[-1])
-        return y[..., inverse.to(y.device)]
+        _, inverse = self._on(y.shape[-1], y.device)
+        return y[..., inverse]

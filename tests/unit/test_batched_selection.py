@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -33,59 +35,88 @@ def parts(tmp_path_factory):
     return cfg, model, data
 
 
+def _on(parts, device):
+    """The fixture's model and scorers on ``device`` (copies; the CPU ones as is)."""
+    cfg, model, data = parts
+    if device == "cpu":
+        return model, data.test, data.validation
+    return (
+        copy.deepcopy(model).to(device),
+        data.test.to(device),
+        data.validation.to(device),
+    )
+
+
 @pytest.mark.parametrize(
     ("channel", "snr_db"),
     [("awgn", 0.0), ("awgn", 4.0), ("rayleigh", 6.0)],
 )
-def test_batched_grid_picks_the_same_cell_and_scores(parts, channel, snr_db):
+def test_batched_grid_picks_the_same_cell_and_scores(parts, channel, snr_db, device):
     """30-cell grid on 100 validation images, cells 1 (fused copy, the CPU
     default) vs 8 and 30 per pass (vmap): the same score in every cell (exact
     equality of accuracies), the same selected cell and test accuracy. The
-    Rayleigh case with truncated inversion loses weights (the [k, n] refill)."""
-    cfg, model, data = parts
+    Rayleigh case with truncated inversion loses weights (the [k, n] refill).
+
+    On CUDA (eager one-by-one vs vmap, convolutions possibly TF32) a logit
+    near a tie may flip one image: the best score agrees within 1/100 and,
+    where the same cell is picked, the rebuilt weights and test accuracy are
+    identical."""
+    cfg, _, _ = parts
+    model, test, validation = _on(parts, device)
     link = (
-        Link("rayleigh", power_control="truncated_inversion")
+        Link("rayleigh", power_control="truncated_inversion", device=device)
         if channel == "rayleigh"
-        else build_link(cfg)
+        else build_link(cfg, device)
     )
     clean = {k: v.clone() for k, v in model.state_dict().items()}
     tx = link.transmit(clean, snr_db, seed=7)
+    assert tx.reception.y.device.type == device
     if channel == "rayleigh":
         assert tx.reception.info["lost_weights"] > 0
     spec = DenoiserConfig("mmse_pb", select="validation")
-    scorers = {"test": data.test, "validation": data.validation}
+    scorers = {"test": test, "validation": validation}
     runs = {}
     for k in (1, 8, 30):
-        data.validation.cells_per_pass = k
+        validation.cells_per_pass = k
         runs[k] = denoise_one(link, tx, spec, model, scorers, *GRID)
-    data.validation.cells_per_pass = 1
+    validation.cells_per_pass = 1
     (w1, e1), tables = runs[1], {}
     for k, (w, e) in runs.items():
-        assert (e["lam"], e["beta"], e["evaluations"]) == (
-            e1["lam"],
-            e1["beta"],
-            e1["evaluations"],
-        )
+        assert w.device.type == device
+        assert e["evaluations"] == e1["evaluations"]
+        if device != "cpu":
+            assert abs(e["select_score"] - e1["select_score"]) <= 1 / 100
+            if (e["lam"], e["beta"]) != (e1["lam"], e1["beta"]):
+                continue
+        assert (e["lam"], e["beta"]) == (e1["lam"], e1["beta"])
         assert e["select_score"] == e1["select_score"]
         assert torch.equal(w, w1)
         sd, _ = link.rebuild(tx, w_hat=w)
-        tables[k] = data.test.accuracy_of(sd, model)
+        tables[k] = test.accuracy_of(sd, model)
     assert len(set(tables.values())) == 1
     assert e1["evaluations"] == 30 or channel == "rayleigh"
 
 
-def test_accuracies_of_equals_accuracy_of(parts):
+def test_accuracies_of_equals_accuracy_of(parts, device):
     """Six rebuilt models (MMSE_pb over one draw at 0 dB): the vmap pass scores
-    each exactly as the fused one-by-one scorer does, on all 360 test images."""
-    cfg, model, data = parts
-    link = build_link(cfg)
+    each exactly as the fused one-by-one scorer does, on all 360 test images
+    (on CUDA, eager vs vmap with possibly TF32 convolutions: within one image,
+    1/360)."""
+    cfg, _, _ = parts
+    model, test, _ = _on(parts, device)
+    link = build_link(cfg, device)
     tx = link.transmit({k: v.clone() for k, v in model.state_dict().items()}, 0.0, 3)
     sds = [
         link.rebuild(tx, MMSEpb(lam=lam, beta=beta))[0]
         for lam, beta in [(0.95, -2.0), (1.0, 0.0), (0.99, -1.0)] * 2
     ]
-    one = [data.test.accuracy_of(sd, model) for sd in sds]
-    assert data.test.accuracies_of(sds, model) == one
+    assert all(v.device.type == device for sd in sds for v in sd.values())
+    one = [test.accuracy_of(sd, model) for sd in sds]
+    batched = test.accuracies_of(sds, model)
+    if device == "cpu":
+        assert batched == one
+    else:
+        assert max(abs(a - b) for a, b in zip(batched, one, strict=True)) <= 1 / 360
     assert len(set(one)) > 1  # the candidates differ
 
 

@@ -38,9 +38,10 @@ class TestRegistry:
 
 
 class TestAWGNChannel:
-    def test_output_shape(self):
-        ch = AWGNChannel()
-        assert ch(torch.zeros(3, 5, dtype=torch.complex64), 0.1).shape == (3, 5)
+    def test_output_shape(self, device):
+        ch = AWGNChannel(device=device)
+        y = ch(torch.zeros(3, 5, dtype=torch.complex64, device=device), 0.1)
+        assert y.shape == (3, 5) and y.device.type == device
 
     def test_output_dtype(self, precision):
         ch = AWGNChannel(precision=precision)
@@ -60,9 +61,10 @@ class TestAWGNChannel:
             [4, 8]
         )
 
-    def test_zero_noise_is_identity(self):
-        x = torch.randn(100, dtype=torch.complex128)
-        assert torch.equal(AWGNChannel(precision="double")(x, 0.0), x)
+    def test_zero_noise_is_identity(self, device):
+        x = torch.randn(100, dtype=torch.complex128).to(device)
+        y = AWGNChannel(precision="double", device=device)(x, 0.0)
+        assert y.device.type == device and torch.equal(y, x)
 
     def test_matches_sionna_block_under_same_seed(self):
         x = torch.randn(1000, dtype=torch.complex64)
@@ -77,9 +79,9 @@ class TestAWGNChannel:
             sionna.phy.config.seed = old
         assert torch.equal(y_ours, y_ref)
 
-    def test_seed_reproducible(self):
-        x = torch.zeros(1000, dtype=torch.complex64)
-        ch = AWGNChannel()
+    def test_seed_reproducible(self, device):
+        x = torch.zeros(1000, dtype=torch.complex64, device=device)
+        ch = AWGNChannel(device=device)
         ch.seed(3)
         a = ch(x, 1.0)
         ch.seed(3)
@@ -88,21 +90,25 @@ class TestAWGNChannel:
         c = ch(x, 1.0)
         assert torch.equal(a, b) and not torch.equal(a, c)
 
-    def test_noise_variance_statistics(self):
-        """Per-real-part variance no/2 within 1 %, N = 2*10^6 complex samples, double."""
-        ch = AWGNChannel(precision="double")
+    def test_noise_variance_statistics(self, device):
+        """Per-real-part variance no/2 within 1 %, N = 2*10^6 complex samples, double.
+
+        On CUDA the draws differ (the device's own generator); same statistics."""
+        ch = AWGNChannel(precision="double", device=device)
         ch.seed(0)
-        n = ch(torch.zeros(2_000_000, dtype=torch.complex128), 0.2)
+        n = ch(torch.zeros(2_000_000, dtype=torch.complex128, device=device), 0.2)
+        assert n.device.type == device
         assert float(n.real.var()) == pytest.approx(0.1, rel=0.01)
         assert float(n.imag.var()) == pytest.approx(0.1, rel=0.01)
         assert abs(float((n.real * n.imag).mean())) < 1e-3
 
-    def test_per_symbol_noise_vector(self):
+    def test_per_symbol_noise_vector(self, device):
         """Row variances follow a per-row ``no`` within 2 %, 2x10^5 samples per row."""
-        ch = AWGNChannel(precision="double")
+        ch = AWGNChannel(precision="double", device=device)
         ch.seed(1)
-        no = torch.tensor([0.1, 1.0], dtype=torch.float64)
-        y = ch(torch.zeros(2, 200_000, dtype=torch.complex128), no)
+        no = torch.tensor([0.1, 1.0], dtype=torch.float64, device=device)
+        y = ch(torch.zeros(2, 200_000, dtype=torch.complex128, device=device), no)
+        assert y.device.type == device
         got = y.abs().square().mean(dim=1)
         torch.testing.assert_close(got, no, rtol=0.02, atol=0)
 

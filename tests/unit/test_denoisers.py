@@ -20,12 +20,16 @@ from airmodel.receiver.denoiser import (
 )
 
 
-def gaussian_case(n: int, wnr_db: float, seed: int = 0, mean: float = 0.0):
+def gaussian_case(
+    n: int, wnr_db: float, seed: int = 0, mean: float = 0.0, device: str = "cpu"
+):
+    """Drawn on the CPU (same numbers on every device), then moved to ``device``."""
     g = torch.Generator().manual_seed(seed)
     w = torch.randn(n, generator=g, dtype=torch.float64) * 0.05 + mean
     no = 0.05**2 / 10 ** (wnr_db / 10)
     y = w + torch.randn(n, generator=g, dtype=torch.float64) * no**0.5
-    return w, y, torch.full((n,), no, dtype=torch.float64)
+    no_w = torch.full((n,), no, dtype=torch.float64)
+    return w.to(device), y.to(device), no_w.to(device)
 
 
 class TestRegistry:
@@ -37,21 +41,26 @@ class TestRegistry:
 
 
 class TestEstimators:
-    def test_output_shape_dtype(self):
-        _, y, no = gaussian_case(100, 0.0)
+    def test_output_shape_dtype(self, device):
+        _, y, no = gaussian_case(100, 0.0, device=device)
         for d in (ML(), MMSE(), MMSEpb(0.99, -1.0)):
             out = d(y.float(), no.float())
             assert out.shape == (100,) and out.dtype == torch.float32
+            assert out.device.type == device
 
-    def test_mmse_pb_one_zero_is_ml_exactly(self):
-        _, y, no = gaussian_case(10_000, -3.0)
-        assert torch.equal(MMSEpb(1.0, 0.0)(y, no), ML()(y, no))
+    def test_mmse_pb_one_zero_is_ml_exactly(self, device):
+        _, y, no = gaussian_case(10_000, -3.0, device=device)
+        out = MMSEpb(1.0, 0.0)(y, no)
+        assert out.device.type == device
+        assert torch.equal(out, ML()(y, no))
 
-    def test_mmse_pb_zero_mu_over_var_is_mmse(self):
-        w, y, no = gaussian_case(10_000, 2.0, mean=0.02)
+    def test_mmse_pb_zero_mu_over_var_is_mmse(self, device):
+        """Float64 elementwise maths only (no matmul): same tolerance on CUDA."""
+        w, y, no = gaussian_case(10_000, 2.0, mean=0.02, device=device)
         prior = estimate_prior(y, no)
         a = mmse_pb(y, no, prior, 0.0, prior.mean / prior.var)
         b = MMSE().denoise(y, no, prior)
+        assert a.device.type == b.device.type == device
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-15)
 
     def test_lam_at_or_above_bound_is_refused(self):
@@ -62,11 +71,17 @@ class TestEstimators:
         mmse_pb(y, no, prior, 1.99, 0.0)
 
     @pytest.mark.parametrize("wnr_db", list(range(-10, 21, 5)))
-    def test_mmse_beats_ml_and_matches_theory(self, wnr_db):
-        """N = 10^6 Gaussian weights: MMSE MSE < ML MSE and within 2 % of no*eta/(eta+1)."""
-        w, y, no = gaussian_case(1_000_000, float(wnr_db), seed=wnr_db + 100)
+    def test_mmse_beats_ml_and_matches_theory(self, wnr_db, device):
+        """N = 10^6 Gaussian weights: MMSE MSE < ML MSE and within 2 % of no*eta/(eta+1).
+
+        Same draws on every device (drawn on the CPU, then moved)."""
+        w, y, no = gaussian_case(
+            1_000_000, float(wnr_db), seed=wnr_db + 100, device=device
+        )
+        w_mmse = MMSE()(y, no)
+        assert w_mmse.device.type == device
         mse_ml = float((ML()(y, no) - w).square().mean())
-        mse_mmse = float((MMSE()(y, no) - w).square().mean())
+        mse_mmse = float((w_mmse - w).square().mean())
         eta = 0.05**2 / float(no[0])
         theory = float(no[0]) * eta / (eta + 1)
         assert mse_mmse < mse_ml
@@ -91,8 +106,8 @@ class TestSelection:
         assert PAPER_LAM_GRID[0] == 0.95 and PAPER_LAM_GRID[-1] == 1.07
         assert PAPER_BETA_GRID[0] == -4.0 and PAPER_BETA_GRID[-1] == 0.4
 
-    def test_selects_best_cell(self):
-        w, y, no = gaussian_case(20_000, 0.0)
+    def test_selects_best_cell(self, device):
+        w, y, no = gaussian_case(20_000, 0.0, device=device)
         prior = estimate_prior(y, no)
         sel = select_mmse_pb(
             y,

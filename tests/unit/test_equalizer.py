@@ -11,9 +11,10 @@ from airmodel.receiver.denoiser import MMSE, MMSEpb, Prior, mmse_pb
 from airmodel.receiver.equalizer import Equalizer, equalize
 
 
-def rayleigh(n: int, seed: int = 0) -> torch.Tensor:
+def rayleigh(n: int, seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """Drawn on the CPU (same numbers on every device), then moved to ``device``."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, dtype=torch.complex128, generator=g)
+    return torch.randn(n, dtype=torch.complex128, generator=g).to(device)
 
 
 class TestEqualizer:
@@ -31,27 +32,31 @@ class TestEqualizer:
             Equalizer("zf")(y, h, 0.1)[1], torch.tensor([0.05, 0.025])
         )
 
-    def test_zf_exact(self):
-        """Noise-free ZF returns x; no_eff = (no + err_var)/|h|^2."""
-        h, x = rayleigh(100, 1), rayleigh(100, 2)
+    def test_zf_exact(self, device):
+        """Noise-free ZF returns x; no_eff = (no + err_var)/|h|^2 (elementwise float64:
+        same tolerances on CUDA)."""
+        h, x = rayleigh(100, 1, device), rayleigh(100, 2, device)
         x_hat, no_eff = equalize(h * x, h, 0.1, 0.02, "zf")
+        assert x_hat.device.type == no_eff.device.type == device
         torch.testing.assert_close(x_hat, x, rtol=1e-12, atol=1e-12)
         torch.testing.assert_close(no_eff, 0.12 / h.abs() ** 2)
 
-    def test_mmse_exact_and_rescaled_is_zf(self):
+    def test_mmse_exact_and_rescaled_is_zf(self, device):
         """Biased MMSE: conj(h) y/(|h|^2+s); x_hat/g equals ZF; no_eff = s/(|h|^2+s)."""
-        h, y = rayleigh(100, 1), rayleigh(100, 3)
+        h, y = rayleigh(100, 1, device), rayleigh(100, 3, device)
         s = 0.3
         x_b, no_b = equalize(y, h, 0.2, 0.1, "mmse")
+        assert x_b.device.type == no_b.device.type == device
         torch.testing.assert_close(x_b, h.conj() * y / (h.abs() ** 2 + s))
         torch.testing.assert_close(no_b, s / (h.abs() ** 2 + s))
         g = h.abs() ** 2 / (h.abs() ** 2 + s)
         torch.testing.assert_close(x_b / g, equalize(y, h, 0.2, 0.1, "zf")[0])
 
-    def test_erased_symbol(self):
-        h = torch.tensor([0j, 1 + 0j], dtype=torch.complex128)
-        y = torch.tensor([3 + 1j, 2 + 0j], dtype=torch.complex128)
+    def test_erased_symbol(self, device):
+        h = torch.tensor([0j, 1 + 0j], dtype=torch.complex128, device=device)
+        y = torch.tensor([3 + 1j, 2 + 0j], dtype=torch.complex128, device=device)
         x, no = equalize(y, h, 0.1, method="zf")
+        assert x.device.type == no.device.type == device
         assert x[0] == 0 and math.isinf(no[0]) and no[1] == pytest.approx(0.1)
         x, no = equalize(y, h, 0.1, method="mmse")
         assert x[0] == 0 and no[0] == pytest.approx(1.0)
@@ -67,14 +72,15 @@ class TestEqualizer:
         torch.testing.assert_close(w_hat, torch.view_as_real(x_b).reshape(-1))
 
     @pytest.mark.parametrize("method", ["zf", "mmse"])
-    def test_measured_noise_matches_reported(self, method):
+    def test_measured_noise_matches_reported(self, method, device):
         """mean(|x_hat - x|^2 / no_eff) = 1 (ZF; Exp(1), std 1/sqrt(N)) and
         mean|x_hat - x|^2 = mean(no_eff) (MMSE), within 2 %, N = 10^5 Rayleigh symbols."""
         n, no = 100_000, 0.1
-        h, x = rayleigh(n, 6), rayleigh(n, 7)
+        h, x = rayleigh(n, 6, device), rayleigh(n, 7, device)
         x = x / x.abs().square().mean().sqrt()  # unit energy
-        noise = rayleigh(n, 8) * math.sqrt(no)
+        noise = rayleigh(n, 8, device) * math.sqrt(no)
         x_hat, no_eff = equalize(h * x + noise, h, no, method=method)
+        assert x_hat.device.type == no_eff.device.type == device
         err = (x_hat - x).abs().square()
         if method == "zf":
             assert float((err / no_eff).mean()) == pytest.approx(1.0, rel=0.02)

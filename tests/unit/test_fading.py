@@ -77,9 +77,10 @@ class TestRayleighChannel:
         ch = RayleighChannel(block_length=5)
         assert ch.is_fading and ch.block_length == 5
 
-    def test_zero_noise_is_h_times_x(self):
-        x = torch.randn(50, dtype=torch.complex128)
-        y, h, _ = RayleighChannel(precision="double")(x, 0.0)
+    def test_zero_noise_is_h_times_x(self, device):
+        x = torch.randn(50, dtype=torch.complex128).to(device)
+        y, h, _ = RayleighChannel(precision="double", device=device)(x, 0.0)
+        assert y.device.type == h.device.type == device
         assert torch.equal(y, h * x)
 
     def test_matches_sionna_blocks_under_same_seed(self):
@@ -96,9 +97,9 @@ class TestRayleighChannel:
             sionna.phy.config.seed = old
         assert torch.equal(h, h_ref) and torch.equal(y, y_ref)
 
-    def test_seed_reproducible(self):
-        x = torch.ones(100, dtype=torch.complex64)
-        ch = RayleighChannel()
+    def test_seed_reproducible(self, device):
+        x = torch.ones(100, dtype=torch.complex64, device=device)
+        ch = RayleighChannel(device=device)
         ch.seed(3)
         a = ch(x, 0.1)
         ch.seed(3)
@@ -122,11 +123,14 @@ class TestRayleighChannel:
         fast = RayleighChannel(block_length=1).generate(1000)
         assert fast.real.unique().numel() == 1000
 
-    def test_gain_is_exponential(self):
-        """|h|^2 ~ Exp(1): mean within 1.5 % (5 sigma) and KS p > 1e-3, N = 10^5."""
-        ch = RayleighChannel(precision="double")
+    def test_gain_is_exponential(self, device):
+        """|h|^2 ~ Exp(1): mean within 1.5 % (5 sigma) and KS p > 1e-3, N = 10^5
+        (on CUDA other draws from the device's generator, same law)."""
+        ch = RayleighChannel(precision="double", device=device)
         ch.seed(0)
-        g = ch.generate(100_000).abs().square().numpy()
+        h = ch.generate(100_000)
+        assert h.device.type == device
+        g = h.abs().square().cpu().numpy()
         assert g.mean() == pytest.approx(1.0, rel=0.015)
         assert stats.kstest(g, "expon").pvalue > 1e-3
 
@@ -157,12 +161,13 @@ class TestRicianChannel:
 
 
 class TestTruncatedInversion:
-    def test_counts_and_power(self):
+    def test_counts_and_power(self, device):
         """Lost fraction 1 - exp(-t) within 5 %; unit mean power over sent; constant gain."""
-        ch = RayleighChannel(precision="double")
+        ch = RayleighChannel(precision="double", device=device)
         ch.seed(0)
         h = ch.generate(100_000)
         p, sent = TruncatedInversion(0.1)(h)
+        assert p.device.type == sent.device.type == device
         assert 1 - float(sent.double().mean()) == pytest.approx(
             1 - math.exp(-0.1), rel=0.05
         )
@@ -214,9 +219,10 @@ class TestTruncatedInversion:
 
 
 class TestInterleaver:
-    def test_round_trip(self):
+    def test_round_trip(self, device):
         pi = Interleaver(seed=0)
-        x = torch.randn(3, 1001)
+        x = torch.randn(3, 1001).to(device)
+        assert pi(x).device.type == device
         assert torch.equal(pi.deinterleave(pi(x)), x)
         assert not torch.equal(pi(x), x)
         assert torch.equal(Interleaver(seed=0)(x), pi(x))  # same seed, same permutation
@@ -249,24 +255,27 @@ class TestInterleaver:
 
 class TestHeteroscedasticDenoising:
     @pytest.mark.parametrize("snr_db", [0.0, 10.0, 20.0])
-    def test_per_weight_beats_average_noise(self, snr_db):
+    def test_per_weight_beats_average_noise(self, snr_db, device):
         """Rayleigh fast fading + ZF: MMSE with per-weight no_w has lower weight MSE
         than MMSE with the mean noise variance, N = 10^6 weights (gap is orders of
         magnitude, so no tolerance is needed)."""
         sd = weights(1_000_000)
-        link = Link("rayleigh")
+        link = Link("rayleigh", device=device)
         tx = link.transmit(sd, snr_db, seed=0)
         rx = tx.reception
+        assert rx.y.device.type == rx.no_w.device.type == device
         het = MMSE()(rx.y, rx.no_w)
+        assert het.device.type == device
         avg = MMSE()(rx.y, rx.no_w.mean().expand_as(rx.no_w))
         mse_het = float((het - tx.clean).double().square().mean())
         mse_avg = float((avg - tx.clean).double().square().mean())
         assert mse_het < mse_avg
 
-    def test_measured_noise_matches_reported(self):
+    def test_measured_noise_matches_reported(self, device):
         """Link over Rayleigh: mean((y - w)^2 / no_w) = 1 within 1 %, N = 10^6 weights."""
         sd = weights(1_000_000)
-        tx = Link("rayleigh").transmit(sd, 10.0, seed=2)
+        tx = Link("rayleigh", device=device).transmit(sd, 10.0, seed=2)
+        assert tx.reception.y.device.type == tx.clean.device.type == device
         r = (tx.reception.y - tx.clean).double().square() / tx.reception.no_w.double()
         assert float(r.mean()) == pytest.approx(1.0, rel=0.01)
 

@@ -113,12 +113,17 @@ def _device_states(model, num, seed=0):
 
 class TestUplinkAndServer:
     @pytest.mark.parametrize("bn_policy", ["clean", "noisy"])
-    def test_noise_free_sum_equals_fedavg(self, bn_policy):
-        """snr inf: the over-the-air round is plain FedAvg of the device state dicts."""
+    def test_noise_free_sum_equals_fedavg(self, bn_policy, device):
+        """snr inf: the over-the-air round is plain FedAvg of the device state dicts.
+
+        Uplink and server on the torch ``device`` (elementwise float64 sums, no
+        matmul: same tolerances on CUDA)."""
         model = get_model("resnet8", 10, 1)
         states = _device_states(model, 3)
         global_vec, spec = flatten(model.state_dict(), bn_policy_to_payload(bn_policy))
-        rnd = OverTheAirUplink("awgn", precision="double").round(math.inf, seed=0)
+        global_vec = global_vec.to(device)
+        up = OverTheAirUplink("awgn", precision="double", device=device)
+        rnd = up.round(math.inf, seed=0)
         off = torch.zeros_like(global_vec[spec.num_air :])
         deltas = []
         for sd in states:
@@ -127,17 +132,20 @@ class TestUplinkAndServer:
             rnd.add(d[: spec.num_air])
             off += d[spec.num_air :]
         rx = rnd.receive()
+        assert rx.y.device.type == rx.no_w.device.type == device
         # double precision: the noise-free air sum is exact up to double rounding
         torch.testing.assert_close(
             rx.y, torch.stack(deltas).double().sum(0), rtol=1e-12, atol=1e-15
         )
         upd = aggregate(global_vec, spec, rx, off, len(states), ML())
+        assert upd.vector.device.type == device
         new = unflatten(upd.vector, spec)
         for name, t in model.state_dict().items():
             stack = torch.stack([sd[name] for sd in states])
             if t.is_floating_point():
                 fedavg = stack.mean(0)
-                torch.testing.assert_close(new[name], fedavg, rtol=1e-6, atol=1e-6)
+                got = new[name].cpu()
+                torch.testing.assert_close(got, fedavg, rtol=1e-6, atol=1e-6)
             else:
                 assert new[name].dtype == t.dtype
                 assert int(new[name]) == round(stack.double().mean().item())
@@ -156,17 +164,20 @@ class TestUplinkAndServer:
         torch.testing.assert_close(x, sym, rtol=1e-6, atol=1e-6)
 
     @pytest.mark.parametrize("snr_db", [-3.0, 5.0])
-    def test_noise_variance_matches_snr(self, snr_db):
+    def test_noise_variance_matches_snr(self, snr_db, device):
         """Measured noise variance per weight within 2 % of mean(sum^2)/10^(snr/10).
 
         N = 2e5 weights (standard error of the variance estimate sqrt(2/N) = 0.3 %).
+        On CUDA the noise comes from the device's generator (other draws, same law).
         """
         g = torch.Generator().manual_seed(2)
         deltas = [0.01 * torch.randn(200_000, generator=g) + 0.003 for _ in range(3)]
-        rnd = OverTheAirUplink("awgn").round(snr_db, seed=7)
+        deltas = [d.to(device) for d in deltas]
+        rnd = OverTheAirUplink("awgn", device=device).round(snr_db, seed=7)
         for d in deltas:
             rnd.add(d)
         rx = rnd.receive()
+        assert rx.y.device.type == rx.count.device.type == device
         s = torch.stack(deltas).double().sum(0)
         want = float((s**2).mean()) / 10 ** (snr_db / 10)
         assert rx.info["noise_var"] == pytest.approx(want, rel=1e-5)
@@ -175,9 +186,9 @@ class TestUplinkAndServer:
         assert measured == pytest.approx(want, rel=0.02)
         assert torch.equal(rx.count, torch.full_like(rx.count, 3))
 
-    def test_noise_redrawn_each_round(self):
-        up = OverTheAirUplink("awgn")
-        d = torch.ones(1000)
+    def test_noise_redrawn_each_round(self, device):
+        up = OverTheAirUplink("awgn", device=device)
+        d = torch.ones(1000, device=device)
 
         def one(seed):
             rnd = up.round(0.0, seed)
@@ -187,15 +198,18 @@ class TestUplinkAndServer:
         assert torch.equal(one(1), one(1))
         assert not torch.equal(one(1), one(2))
 
-    def test_fading_truncated_inversion(self):
-        """Rayleigh, fast fading, threshold 0.1: P(skip) = 1 - e^-0.1 within 0.01 (N = 5e4)."""
+    def test_fading_truncated_inversion(self, device):
+        """Rayleigh, fast fading, threshold 0.1: P(skip) = 1 - e^-0.1 within 0.01 (N = 5e4).
+
+        On CUDA the channel comes from the device's generator (other draws, same law)."""
         g = torch.Generator().manual_seed(3)
-        deltas = [torch.randn(100_000, generator=g) for _ in range(2)]
-        up = OverTheAirUplink("rayleigh", inversion_threshold=0.1)
+        deltas = [torch.randn(100_000, generator=g).to(device) for _ in range(2)]
+        up = OverTheAirUplink("rayleigh", inversion_threshold=0.1, device=device)
         rnd = up.round(math.inf, seed=0)
         for d in deltas:
             rnd.add(d)
         rx = rnd.receive()
+        assert rx.y.device.type == rx.count.device.type == device
         assert rx.info["skipped_fraction"] == pytest.approx(
             1 - math.exp(-0.1), abs=0.01
         )

@@ -21,7 +21,8 @@ from airmodel.receiver.denoiser import (
 SEGMENTS = [(0, 3000), (3000, 2000)]
 
 
-def _problem():
+def _problem(device: str = "cpu"):
+    """Drawn on the CPU (same numbers on every device), then moved to ``device``."""
     g = torch.Generator().manual_seed(0)
     w = torch.cat(
         [0.05 * torch.randn(3000, generator=g), torch.randn(2000, generator=g)]
@@ -29,6 +30,7 @@ def _problem():
     w = w - 0.02  # a mean shift, so beta matters
     no_w = torch.full_like(w, 0.05)
     y = w + 0.05**0.5 * torch.randn(w.shape, generator=g)
+    w, no_w, y = w.to(device), no_w.to(device), y.to(device)
     prior = estimate_layer_prior(y, no_w, SEGMENTS)
 
     def loss(w_hat, grad=False):
@@ -40,8 +42,8 @@ def _problem():
 
 
 class TestFit:
-    def test_better_than_start_and_cheaper_than_grid(self):
-        w, y, no_w, prior, loss = _problem()
+    def test_better_than_start_and_cheaper_than_grid(self, device):
+        w, y, no_w, prior, loss = _problem(device)
         fit = fit_mmse_pb(y, no_w, prior, loss)
         start = loss(mmse_pb(y, no_w, prior, 1.0, 0.0))
         assert fit.score <= start
@@ -62,14 +64,16 @@ class TestFit:
         eta_min = float(prior.var.min()) / 50.0
         assert fit.lam < 1.0 + eta_min
 
-    def test_fit_layer(self):
-        w, y, no_w, prior, loss = _problem()
+    def test_fit_layer(self, device):
+        """Elementwise float32 maths (no matmul); rel 1e-5 holds on CUDA too."""
+        w, y, no_w, prior, loss = _problem(device)
         glob = fit_mmse_pb(y, no_w, prior, loss)
         lay = fit_mmse_pb_layer(y, no_w, prior, loss, SEGMENTS)
         assert lay.evaluations <= 60
         assert lay.score <= glob.score
         assert len(lay.layer_beta) == len(lay.layer_scale) == 2
         w_hat = layer_estimate(y, no_w, prior, lay, SEGMENTS)
+        assert w_hat.device.type == device
         assert loss(w_hat) == pytest.approx(lay.score, rel=1e-5)
 
 

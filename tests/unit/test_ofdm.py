@@ -61,9 +61,11 @@ class TestOFDMChannels:
         assert ch.is_fading and ch.csi == "ls" and ch.num_data_symbols == D
 
     @pytest.mark.parametrize("csi", ["perfect", "ls"])
-    def test_output_shape(self, csi):
-        y, h, err = TDLChannel(csi=csi)(symbols(2 * 1000).view(2, 1000), 0.01)
+    def test_output_shape(self, csi, device):
+        x = symbols(2 * 1000).view(2, 1000).to(device)
+        y, h, err = TDLChannel(csi=csi, device=device)(x, 0.01)
         assert y.shape == h.shape == (2, 1000)
+        assert y.device.type == h.device.type == err.device.type == device
         assert err.shape == ((2, 1000) if csi == "ls" else ())
 
     def test_output_dtype(self, precision):
@@ -155,12 +157,14 @@ class TestOFDMChannels:
         assert all(torch.equal(u, v) for u, v in zip(a, d, strict=True))
         assert not torch.equal(a[0], c[0])
 
-    def test_noise_free_perfect_csi_is_exact(self):
-        x = symbols(5000)
-        y, h, _ = TDLChannel(csi="perfect", precision="double")(
+    def test_noise_free_perfect_csi_is_exact(self, device):
+        """Float64 FFTs and elementwise maths (no TF32 path): 1e-9 on CUDA too."""
+        x = symbols(5000).to(device)
+        y, h, _ = TDLChannel(csi="perfect", precision="double", device=device)(
             x.to(torch.complex128), 0.0
         )
         x_hat, no_eff = equalize(y, h, 0.0)
+        assert x_hat.device.type == no_eff.device.type == device
         torch.testing.assert_close(x_hat, x.to(torch.complex128), rtol=1e-9, atol=1e-9)
         assert torch.all(no_eff == 0)
 
@@ -221,12 +225,13 @@ class TestOFDMChannels:
 
 
 class TestLinkOverOFDM:
-    def test_link_tdl_ls(self):
+    def test_link_tdl_ls(self, device):
         """End to end over TDL + LS: MMSE beats ML, per-weight noise reported, N = 2x10^5."""
         g = torch.Generator().manual_seed(0)
         sd = {"w": torch.randn(200_000, generator=g) * 0.05}
-        link = Link("tdl", denoiser=MMSE(), interleave=True)
+        link = Link("tdl", denoiser=MMSE(), interleave=True, device=device)
         tx = link.transmit(sd, 10.0, seed=0)
+        assert tx.reception.y.device.type == tx.reception.no_w.device.type == device
         assert (
             tx.reception.no_w.shape == (200_000,) and tx.reception.no_w.stride(0) == 1
         )

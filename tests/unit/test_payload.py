@@ -25,13 +25,18 @@ def assert_same(a, b):
 
 class TestPayload:
     @pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16])
-    def test_round_trip_bit_exact(self, dtype):
+    def test_round_trip_bit_exact(self, dtype, device):
+        """A state dict on ``device``: the payload vector is built on the CPU (by
+        design), the rebuilt tensors follow the vector handed back (as in Link)."""
         sd = make_state_dict(dtype=dtype)
         sd["linear.weight"][0, 0] = torch.finfo(dtype).tiny / 4  # subnormal
+        sd = {k: v.to(device) for k, v in sd.items()}
         vec, spec = flatten(sd, "all_float")
-        out = unflatten(vec, spec)
+        assert vec.device.type == "cpu"
+        out = unflatten(vec.to(device), spec)
         for k in sd:
             assert out[k].dtype == sd[k].dtype
+            assert out[k].device.type == device
             assert torch.equal(out[k], sd[k]), k
 
     def test_non_contiguous_and_shared(self):
@@ -71,12 +76,15 @@ class TestPayload:
             "linear.weight",
         }
 
-    def test_off_air_tensors_come_back_unchanged(self):
+    def test_off_air_tensors_come_back_unchanged(self, device):
         sd = make_state_dict()
         vec, spec = flatten(sd)
+        vec = vec.to(device)
         vec[: spec.num_air] += 1.0  # disturb only what goes over the air
         out = unflatten(vec, spec)
+        sd = {k: v.to(device) for k, v in sd.items()}
         for t in spec.tensors:
+            assert out[t.name].device.type == device
             same = torch.equal(out[t.name], sd[t.name])
             assert same != t.on_air, t.name
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -10,7 +12,15 @@ from airmodel.data import DatasetInfo
 from airmodel.data.transforms import to_tensor
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer
-from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, averaged_noise, run_sweep
+from airmodel.evaluation.sweep import (
+    ROW_KEY,
+    SweepPlan,
+    Trial,
+    TrialContext,
+    averaged_noise,
+    run_sweep,
+    run_trial,
+)
 from airmodel.link import Link
 from airmodel.receiver.denoiser import FIT_EVALUATIONS, MMSE
 from airmodel.seed import trial_seed
@@ -101,3 +111,43 @@ def test_post_recalibration_shares_selection_and_oracle_fit_uses_test(tmp_path):
     # test scorer: 3 rows x 2 draws scored + the oracle's fit evaluations
     fits = sum(by[(d, "mmse_pb[oracle_fit]")]["evaluations"] for d in range(2))
     assert _Test.calls == 6 + fits
+
+
+def test_run_trial_with_context_on_device(device):
+    """run_trial with a context placed on ``device`` (TrialContext.to, the Ray GPU
+    worker's path) and a link on ``device``: every receiver (grid selection,
+    per-layer fit through the scorer's gradient, recalibration) gives a row; at
+    Es/N0 = inf ML rebuilds the clean weights (to float rounding), so its accuracy equals the
+    clean model's accuracy computed on the CPU (32 test images; on CUDA the
+    convolutions may use TF32, so one image may flip: tolerance 1/32 there)."""
+    g = torch.Generator().manual_seed(0)
+    info = DatasetInfo("toy", 3, 1, (0.5,), (0.25,), (6, 6))
+    x = torch.randint(0, 256, (64, 6, 6, 1), generator=g, dtype=torch.uint8)
+    y = torch.randint(0, 3, (64,), generator=g)
+    model = nn.Sequential(
+        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3)
+    )
+    val = Scorer(x[:32], y[:32], info, "cpu")
+    test = Scorer(x[32:], y[32:], info, "cpu")
+    clean = test.accuracy(model)
+    dens = [
+        DenoiserConfig("ml"),
+        DenoiserConfig("ml", recalibrate=16),
+        DenoiserConfig("mmse_pb", select="validation"),
+        DenoiserConfig("mmse_pb", select="fit_layer", prior_scope="layer"),
+    ]
+    ctx = TrialContext.build(
+        Link("awgn", device=device), model, {"validation": val, "test": test},
+        dens, [0.99, 1.0], [-0.2, 0.0], unlabelled=to_tensor(x[:16], info),
+    ).to(torch.device(device))  # fmt: skip
+    assert next(ctx.model.parameters()).device.type == device
+    assert ctx.unlabelled.device.type == device
+    assert all(v.device.type == "cpu" for v in ctx.clean_sd.values())
+    rows = run_trial(ctx, Trial(5.0, 0, seed=3))
+    assert [r["denoiser"] for r in rows] == [d.key for d in dens]
+    assert all(0.0 <= r["accuracy"] <= 1.0 for r in rows)
+    assert all(math.isfinite(r["weight_mse"]) and r["weight_mse"] > 0 for r in rows)
+    (ml,) = run_trial(ctx, Trial(math.inf, 0, seed=3, denoisers=("ml",)))
+    assert ml["weight_mse"] < 1e-12  # modulation scaling rounds, nothing else
+    tol = 0.0 if device == "cpu" else 1 / 32
+    assert abs(ml["accuracy"] - clean) <= tol

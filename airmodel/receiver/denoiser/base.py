@@ -173,8 +173,9 @@ def _layer_prior(
     layer_var = torch.tensor(variances, dtype=torch.float64)
     dev, dt = y.device, y.dtype
     return Prior(
-        mean=layer_mean.to(dt).repeat_interleave(counts).to(dev),  # [S] -> [N]
-        var=layer_var.to(dt).repeat_interleave(counts).to(dev),
+        # [S] -> [N], expanded where y lives (no [N] host-to-device copy)
+        mean=layer_mean.to(dev, dt).repeat_interleave(counts.to(dev)),
+        var=layer_var.to(dev, dt).repeat_interleave(counts.to(dev)),
         source=source,
         layer_mean=layer_mean,
         layer_var=layer_var,

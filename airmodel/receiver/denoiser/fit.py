@@ -211,10 +211,11 @@ def fit_mmse_pb_layer(
         value = float(value)
         if value < best[0]:
             best = (value, theta.clone())
-        g = g.to(torch.float64)
-        grad = torch.zeros_like(theta)
-        grad[0].index_add_(0, ids.cpu(), (g * w0.to(torch.float64)).cpu())
-        grad[1].index_add_(0, ids.cpu(), (g * k.to(torch.float64)).cpu())
+        g = g.to(y.device, torch.float64)
+        grad = torch.zeros(theta.shape, dtype=torch.float64, device=y.device)
+        grad[0].index_add_(0, ids, g * w0.to(torch.float64))  # per layer, on y's
+        grad[1].index_add_(0, ids, g * k.to(torch.float64))  # device: [S] back only
+        grad = grad.cpu()
         m.mul_(0.9).add_(grad, alpha=0.1)
         v.mul_(0.999).addcmul_(grad, grad, value=0.001)
         m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
