@@ -5,9 +5,16 @@ from __future__ import annotations
 
 import torch
 
+from airmodel.devices import sionna_device
 from airmodel.seed import make_generator
 
-__all__ = ["SeededMixin"]
+__all__ = ["SeededMixin", "block_device"]
+
+
+def block_device(device: str | torch.device | None) -> str | None:
+    """Torch's spelling (``"cuda"``, ``torch.device``) as Sionna takes it
+    (``"cuda:0"``: Sionna refuses ``"cuda"``); ``None`` stays Sionna's default."""
+    return None if device is None else sionna_device(device)
 
 
 class SeededMixin:
@@ -20,6 +27,11 @@ class SeededMixin:
     """
 
     _generator: torch.Generator | None = None
+
+    def __init__(self, *args, **kwargs) -> None:
+        if "device" in kwargs:
+            kwargs["device"] = block_device(kwargs["device"])
+        super().__init__(*args, **kwargs)
 
     def seed(self, seed: int | None) -> None:
         """Reseed this block (``None`` returns it to Sionna's global RNG)."""

@@ -20,6 +20,7 @@ from sionna.phy.ofdm import (
 
 from airmodel._validation import check_finite, check_one_of, check_positive_int
 from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.base import block_device
 from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
 
@@ -30,15 +31,21 @@ PILOT_SEED = 0
 
 
 def _pilot_pattern(
-    num_ofdm_symbols: int, fft_size: int, pilot_ofdm_symbol_indices: tuple[int, ...]
+    num_ofdm_symbols: int,
+    fft_size: int,
+    pilot_ofdm_symbol_indices: tuple[int, ...],
+    device: str,
 ) -> PilotPattern:
-    """Kronecker-style pattern (full pilot OFDM symbols) with fixed QPSK pilots."""
+    """Kronecker-style pattern (full pilot OFDM symbols) with fixed QPSK pilots.
+
+    Built on the channel's ``device``: Sionna keeps a given pattern where it is
+    (its default device, ``cuda:0`` on a GPU machine, otherwise)."""
     mask = torch.zeros(1, 1, num_ofdm_symbols, fft_size, dtype=torch.bool)
     mask[..., list(pilot_ofdm_symbol_indices), :] = True
     n = len(pilot_ofdm_symbol_indices) * fft_size
     bits = torch.randint(0, 2, (2, n), generator=make_generator(PILOT_SEED))
     qpsk = torch.complex(1.0 - 2.0 * bits[0], 1.0 - 2.0 * bits[1]) / math.sqrt(2)
-    return PilotPattern(mask, qpsk.view(1, 1, n).to(torch.complex64))
+    return PilotPattern(mask, qpsk.view(1, 1, n).to(torch.complex64), device=device)
 
 
 def _noise_gain(interp, pilots: torch.Tensor) -> torch.Tensor:
@@ -191,7 +198,9 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
             fft_size=fft_size,
             subcarrier_spacing=subcarrier_spacing,
             cyclic_prefix_length=cyclic_prefix_length,
-            pilot_pattern=_pilot_pattern(num_ofdm_symbols, fft_size, pilots),
+            pilot_pattern=_pilot_pattern(
+                num_ofdm_symbols, fft_size, pilots, self.device
+            ),
             pilot_ofdm_symbol_indices=list(pilots),
             **kw,
         )
@@ -295,6 +304,7 @@ class TDLChannel(OFDMFadingChannel):
         **ofdm_kwargs,
     ) -> None:
         check_finite("carrier_frequency", carrier_frequency)
+        device = block_device(device)
         tdl = TDL(
             model,
             delay_spread=delay_spread,
@@ -335,6 +345,7 @@ class CDLChannel(OFDMFadingChannel):
     ) -> None:
         check_finite("carrier_frequency", carrier_frequency)
         check_one_of("direction", direction, ("uplink", "downlink"))
+        device = block_device(device)
         ant = Antenna(
             "single", "V", "omni", carrier_frequency, precision=precision, device=device
         )

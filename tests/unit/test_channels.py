@@ -10,7 +10,9 @@ import torch
 from sionna.phy.channel import AWGN
 
 from airmodel import channels
-from airmodel.channels import AWGNChannel, snr_db_to_no
+from airmodel.channels import AWGNChannel, RayleighChannel, RicianChannel, snr_db_to_no
+from airmodel.channels.base import block_device
+from airmodel.channels.ofdm import TDLChannel
 
 
 class TestSnr:
@@ -115,3 +117,24 @@ class TestAWGNChannel:
     def test_negative_noise_variance(self):
         with pytest.raises(ValueError, match="`no` must be a non-negative"):
             AWGNChannel()(torch.zeros(2, dtype=torch.complex64), -0.1)
+
+
+class TestDeviceSpelling:
+    def test_block_device(self):
+        """Sionna refuses ``"cuda"`` and ``torch.device``: channels map them first."""
+        assert block_device("cuda") == "cuda:0"
+        assert block_device(torch.device("cuda", 1)) == "cuda:1"
+        assert block_device(torch.device("cpu")) == "cpu"
+        assert block_device(None) is None
+
+    def test_channels_take_torch_spellings(self, device):
+        """Every channel, and the OFDM pilot pattern inside, lands on ``device``."""
+        for ch in (
+            AWGNChannel(device=torch.device(device)),
+            RayleighChannel(device=device),
+            RicianChannel(2.0, device=torch.device(device)),
+            TDLChannel(device=device),
+        ):
+            assert torch.device(ch.device).type == device
+        pattern = TDLChannel(device=device).resource_grid.pilot_pattern
+        assert pattern.mask.device.type == pattern.pilots.device.type == device

@@ -112,8 +112,9 @@ def digits():
 def test_scorer_fused_matches_eager(digits, noise, device):
     """CPU: the fused copy predicts exactly as eager. CUDA: the scorer falls back to
     the eager model (the fused path is CPU oneDNN only), agrees with eager exactly,
-    and with the CPU reference within 1 % of the predictions and 1e-3 of the loss
-    (convolutions may run in TF32 there); N = the digits test split."""
+    and with the CPU reference within 1 % of the predictions and 5e-3 (relative)
+    of the loss (cuDNN convolutions may run in TF32, ~1e-3 relative per layer);
+    N = the digits test split."""
     x, y, info = digits
     model = resnet("resnet8", in_channels=1, seed=2)
     if noise:  # a rebuilt model after a noisy link: weights and BN stats perturbed
@@ -143,7 +144,7 @@ def test_scorer_fused_matches_eager(digits, noise, device):
     assert loss == pytest.approx(eager.loss_of(model.state_dict(), model), rel=1e-5)
     if device != "cpu":
         assert float((pred.cpu() != ref_pred).double().mean()) <= 0.01
-        assert loss == pytest.approx(ref_loss, rel=1e-3)
+        assert loss == pytest.approx(ref_loss, rel=5e-3)
 
 
 def test_no_fusion_where_the_ops_do_not_run(digits, monkeypatch):
