@@ -191,7 +191,9 @@ def fit_mmse_pb_layer(
         raise ValueError(f"`steps` must be >= 0; got {steps}.")
     base = fit_mmse_pb(y, no_w, prior, loss, lam_range, beta_range)
     counts = torch.tensor([n for _, n in segments], dtype=torch.int64)
-    ids = torch.repeat_interleave(torch.arange(len(segments)), counts).to(y.device)
+    ids = torch.arange(len(segments), device=y.device).repeat_interleave(
+        counts.to(y.device)
+    )  # [N] layer index, built on y's device
     w0 = mmse_pb(y, no_w, prior, base.lam, base.beta)
     k = mmse_pb(torch.zeros_like(y), no_w, prior, base.lam, 1.0)  # d(w)/d(beta)
     theta = torch.zeros(2, len(segments), dtype=torch.float64)  # (s_l - 1, b_l)
@@ -253,7 +255,9 @@ def layer_estimate(
     if fit.layer_beta is None or fit.layer_scale is None:
         return w0
     counts = torch.tensor([n for _, n in segments], dtype=torch.int64)
-    ids = torch.repeat_interleave(torch.arange(len(segments)), counts).to(y.device)
+    ids = torch.arange(len(segments), device=y.device).repeat_interleave(
+        counts.to(y.device)
+    )  # [N] layer index, built on y's device
     k = mmse_pb(torch.zeros_like(y), no_w, prior, fit.lam, 1.0)
     s = torch.tensor(fit.layer_scale, dtype=y.dtype, device=y.device)[ids]
     b = torch.tensor(fit.layer_beta, dtype=y.dtype, device=y.device)[ids] - fit.beta
