@@ -38,8 +38,9 @@ def _pilot_pattern(
 ) -> PilotPattern:
     """Kronecker-style pattern (full pilot OFDM symbols) with fixed QPSK pilots.
 
-    Built on the channel's ``device``: Sionna keeps a given pattern where it is
-    (its default device, ``cuda:0`` on a GPU machine, otherwise)."""
+    Built on the channel's ``device``: Sionna uses a given pattern as it is, so
+    without it the pattern sat on Sionna's default device (``cuda:0`` on a GPU
+    machine) whatever the channel's device."""
     mask = torch.zeros(1, 1, num_ofdm_symbols, fft_size, dtype=torch.bool)
     mask[..., list(pilot_ofdm_symbol_indices), :] = True
     n = len(pilot_ofdm_symbol_indices) * fft_size
