@@ -15,8 +15,9 @@ _DEBUG_HELP = "show the traceback of an error (also AIRMODEL_DEBUG=1)"
 def get_args_parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands ``run``, ``train``, ``configs``, ``report``)."""
     from airmodel import __version__
+    from airmodel.errors import OneLineParser
 
-    p = argparse.ArgumentParser(prog="airmodel", description=__doc__)
+    p = OneLineParser(prog="airmodel", description=__doc__)
     p.add_argument("--version", action="version", version=f"airmodel {__version__}")
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     sub = p.add_subparsers(dest="command", metavar="{run,train,merge,configs,report}")

@@ -11,6 +11,7 @@ so that the traceback shows.
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -25,6 +26,7 @@ __all__ = [
     "CorruptFileError",
     "EnvironmentFailure",
     "MissingFileError",
+    "OneLineParser",
     "UserError",
     "debug_requested",
     "guarded",
@@ -54,6 +56,13 @@ class EnvironmentFailure(RuntimeError):
     """The machine failed the run (disk full, no network, no device); exit code 1."""
 
     exit_code = 1
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors print one line and exit with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def debug_requested(argv: list[str]) -> tuple[bool, list[str]]:

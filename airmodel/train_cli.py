@@ -9,19 +9,13 @@ from collections.abc import Sequence
 __all__ = ["get_args_parser", "main_train"]
 
 
-class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors print one line and exit with code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"airmodel train: error: {message} (see --help)\n")
-
-
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``airmodel train`` argument parser."""
     from airmodel.data import list_datasets
+    from airmodel.errors import OneLineParser
     from airmodel.models import list_models
 
-    p = _Parser(
+    p = OneLineParser(
         prog="airmodel train",
         description="Train a model and write OUT/final.pt (resumable via OUT/last.pt).",
     )
