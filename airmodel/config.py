@@ -17,6 +17,7 @@ import yaml
 from airmodel._validation import MIN_ESNO_DB
 from airmodel.errors import UserError
 from airmodel.paths import resolve_input_paths
+from airmodel.receiver.adaptation import Adaptation
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
 
 __all__ = [
@@ -98,6 +99,12 @@ class TransmitterConfig:
     #: Schemes to compare in one run, each ``{label, scheme, digital}``; every
     #: entry gets its own sub-folder and the plot overlays them.
     compare: list[dict[str, Any]] = field(default_factory=list)
+    #: Per-tensor power allocation at equal total energy: ``uniform`` (off) or
+    #: ``fisher`` (airmodel/transmitter/power_allocation.py; measured on the
+    #: ``receiver.kappa`` validation images' pixels, labels sampled from the model).
+    allocation: Literal["uniform", "fisher"] = "uniform"
+    #: Clip of the gains' spread: ``g_t^2`` within [1/clip, clip] x their mean.
+    allocation_clip: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -144,6 +151,12 @@ class DenoiserConfig:
     beta: float = 0.0
     recalibrate: int = 0
     recalibrate_select: bool = True
+    #: Test-time adaptation after rebuilding and recalibration
+    #: (:class:`~airmodel.receiver.adaptation.Adaptation`; key suffix ``+ent10``).
+    adapt: Adaptation | None = None
+    #: Test-time augmentation: score the mean softmax over this many views
+    #: (:data:`~airmodel.evaluation.scoring.VIEWS`; k x the forward passes).
+    views: int = 1
     #: Further constructor options of the denoiser (plugins), checked by name.
     options: dict[str, Any] = field(default_factory=dict, hash=False)
 
@@ -157,6 +170,16 @@ class DenoiserConfig:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {self.name!r}: `recalibrate` "
                 "needs at least 2 images to estimate a variance; use 0 (off) or >= 2."
+            )
+        if not 1 <= self.views <= 9:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: `views` must be "
+                f"in [1, 9] (1 = off); got {self.views}."
+            )
+        if self.adapt is not None and self.adapt.recalibrate and not self.recalibrate:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: "
+                "`adapt.recalibrate: true` needs `recalibrate` > 0 (the image count)."
             )
 
     @property
@@ -177,6 +200,10 @@ class DenoiserConfig:
             key += f"+bn{self.recalibrate}"
             if not self.recalibrate_select and self.select != "fixed":
                 key += "post"
+        if self.adapt is not None:
+            key += self.adapt.tag
+        if self.views > 1:
+            key += f"+aug{self.views}"
         return key
 
 
@@ -300,6 +327,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "model.train.label_smoothing": (0.0, 0.99),
     "data.test_samples": (1, 1 << 31),
     "receiver.kappa": (1, 1 << 31),
+    "transmitter.allocation_clip": (1.0, 1e6),
     "sweep.draws": (1, 1_000_000),
     "evaluation.batch_size": (1, 1 << 20),
     "evaluation.threads": (1, 1024),
