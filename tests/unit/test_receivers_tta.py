@@ -275,6 +275,7 @@ def test_allocation_keeps_energy_per_weight(trained):
     vec, spec = flatten(sd, "paper")
     w = vec[: spec.num_air]
     alloc = fisher_allocation(AnalogScheme(), model, "paper", data.validation.x)
+    assert isinstance(alloc, AllocatedScheme) and alloc.uses_spec
     gains = alloc.gains
     assert max(gains.values()) / min(gains.values()) > 1.5  # not uniform
     air = [t for t in spec.tensors if t.on_air and t.name in gains]
@@ -324,8 +325,9 @@ def test_fisher_of_softmax_regression_matches_closed_form():
         p = model(x).softmax(1)
     exact = float((p * (1 - p)).unsqueeze(2).mul(x.square().unsqueeze(1)).mean())
     assert got == pytest.approx(exact, rel=0.05)
-    assert fisher_sensitivity(model, x[:50], ["weight"], seed=0)["weight"] == (
+    assert (
         fisher_sensitivity(model, x[:50], ["weight"], seed=0)["weight"]
+        == (fisher_sensitivity(model, x[:50], ["weight"], seed=0)["weight"])
     )
     assert "labels" not in inspect.signature(fisher_sensitivity).parameters
 
