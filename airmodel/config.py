@@ -176,6 +176,11 @@ class DenoiserConfig:
                 f"config key `receiver.denoisers` entry {self.name!r}: `views` must be "
                 f"in [1, 9] (1 = off); got {self.views}."
             )
+        if self.adapt is not None and self.adapt.problem():
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: "
+                f"{self.adapt.problem()}"
+            )
         if self.adapt is not None and self.adapt.recalibrate and not self.recalibrate:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {self.name!r}: "

@@ -31,8 +31,6 @@ from typing import Literal
 import torch
 from torch import nn
 
-from airmodel.errors import UserError
-
 __all__ = ["Adaptation", "adapt_state", "adapted_keys"]
 
 
@@ -60,18 +58,14 @@ class Adaptation:
     seed: int = 0
     recalibrate: bool = False
 
-    def __post_init__(self) -> None:
-        for name, lo in (("steps", 1), ("images", 1), ("batch_size", 1)):
-            if getattr(self, name) < lo:
-                raise UserError(
-                    f"config key `receiver.denoisers` entry: `adapt.{name}` must be "
-                    f">= {lo}; got {getattr(self, name)}."
-                )
+    def problem(self) -> str | None:
+        """What is wrong with these settings (one line naming the field), or None."""
+        for name in ("steps", "images", "batch_size"):
+            if getattr(self, name) < 1:
+                return f"`adapt.{name}` must be >= 1; got {getattr(self, name)}."
         if not self.lr > 0:
-            raise UserError(
-                "config key `receiver.denoisers` entry: `adapt.lr` must be > 0; "
-                f"got {self.lr}."
-            )
+            return f"`adapt.lr` must be > 0; got {self.lr}."
+        return None
 
     @property
     def tag(self) -> str:
@@ -131,6 +125,8 @@ def adapt_state(
             "`images` must be a tensor [N, C, H, W] of normalized unlabelled inputs; "
             f"got {type(images).__name__}."
         )
+    if cfg.problem():
+        raise ValueError(cfg.problem())
     x = images[: cfg.images]
     keys = adapted_keys(model, cfg.params)
     param = next(model.parameters(), None)

@@ -83,7 +83,7 @@ def test_config_keys_and_errors():
     assert selection_key(spec) == selection_key(replace(spec, adapt=None, views=1))
     with pytest.raises(ConfigError, match="views"):
         _cfg([{"name": "ml", "views": 0}])
-    with pytest.raises(Exception, match="adapt.steps"):
+    with pytest.raises(ConfigError, match="adapt.steps"):
         _cfg([{"name": "ml", "adapt": {"steps": 0}}])
     with pytest.raises(ConfigError, match="adapt.recalibrate"):
         _cfg([{"name": "ml", "adapt": {"recalibrate": True}}])
@@ -346,43 +346,45 @@ def test_allocated_scheme_rides_the_link(trained):
 # --------------------------------------- end to end: no noise, determinism
 
 
-#: The new receivers as the digits league runs them: adaptation follows
-#: recalibration (adaptation alone, without it, loses 1-2 of the 360 images at
-#: no noise: the running statistics no longer match the moved affine parameters).
+#: The new receivers that keep the clean accuracy at no noise. Adaptation is
+#: followed by recalibration (``adapt.recalibrate``): without it, 10 steps cost
+#: 0.55 points at Es/N0 60 dB (98.89 % vs 99.44 %, 5 draws, docs/results.md) —
+#: the running statistics no longer match the moved affine parameters.
 NEW = [
-    {"name": "ml", "recalibrate": 500, "adapt": {**ADAPT, "steps": 10, "images": 500}},
     {"name": "ml", "recalibrate": 500,
-     "adapt": {**ADAPT, "steps": 10, "images": 500, "objective": "entropy"}},
-    {"name": "ml", "recalibrate": 500,
-     "adapt": {**ADAPT, "steps": 10, "images": 500, "params": "norm+head"}},
-    {"name": "ml", "recalibrate": 200, "adapt": {**ADAPT, "recalibrate": True}},
+     "adapt": {**ADAPT, "steps": 10, "images": 500, "recalibrate": True}},
+    {"name": "ml", "recalibrate": 500, "adapt": {**ADAPT, "steps": 10, "images": 500,
+     "params": "norm+head", "objective": "entropy", "recalibrate": True}},
     {"name": "ml", "views": 5},
+    {"name": "ml", "recalibrate": 500, "views": 5},
     "svd",
     "js_filter",
 ]  # fmt: skip
 
 
 def test_new_receivers_at_no_noise_and_seeded_rows(trained):
-    """At Es/N0 = 60 dB (WNR ~ 55 dB) every new receiver, and ML over the Fisher
-    allocation, is within 0.5 points of the clean accuracy (360 test images, 1
-    draw). The same trial twice gives identical rows (timing aside)."""
+    """At Es/N0 = 60 dB (WNR ~ 60 dB) each new receiver, and ML over the Fisher
+    allocation, is within 0.5 points of the clean accuracy, mean over 3 draws
+    (360 test images each). The same trial twice gives identical rows (timing aside)."""
     cfg = _cfg(NEW)
     ctx, data = _ctx(trained, cfg)
     clean = data.test.accuracy(ctx.model)
-    trial = Trial(60.0, 0, 1234)
-    rows = run_trial(ctx, trial)
-    assert [r["denoiser"] for r in rows] == [d.key for d in cfg.receiver.denoisers]
-    for r in rows:
-        assert abs(r["accuracy"] - clean) <= 0.005, (r["denoiser"], r["accuracy"])
+    trials = [Trial(60.0, d, 1234 + d) for d in range(3)]
+    rows = [r for t in trials for r in run_trial(ctx, t)]
+    keys = [d.key for d in cfg.receiver.denoisers]
+    assert [r["denoiser"] for r in rows] == keys * 3
+    for k in keys:
+        acc = [r["accuracy"] for r in rows if r["denoiser"] == k]
+        assert abs(sum(acc) / 3 - clean) <= 0.005, (k, acc, clean)
     aug = next(r for r in rows if r["denoiser"] == "ml+aug5")
     assert aug["forward_passes"] == 5 and aug["views"] == "id,x+,x-,y+,y-"
-    again = run_trial(ctx, trial)
-    for a, b in zip(rows, again, strict=True):
+    again = run_trial(ctx, trials[0])
+    for a, b in zip(rows, again, strict=False):
         a.pop("seconds"), b.pop("seconds")
         assert a == b
     ctx.link.scheme = fisher_allocation(
         ctx.link.scheme, ctx.model, "paper", data.validation.x
     )
     ctx.denoisers = [DenoiserConfig("ml")]
-    (row,) = run_trial(ctx, trial)
-    assert abs(row["accuracy"] - clean) <= 0.005
+    acc = [run_trial(ctx, t)[0]["accuracy"] for t in trials]
+    assert abs(sum(acc) / 3 - clean) <= 0.005, acc
