@@ -134,7 +134,12 @@ class DenoiserConfig:
     recalibration too (costs ``recalibrate`` forward images per evaluation);
     false recalibrates the selected weights only (key suffix ``post``), and a
     sweep then reuses the selection of the same receiver without
-    recalibration on the same draw.
+    recalibration on the same draw. ``adapt``: test-time adaptation on the
+    unlabelled pool after rebuilding and recalibration
+    (:mod:`airmodel.receiver.adaptation`; key suffix e.g. ``+im10``).
+    ``views``: test-time augmentation, the mean softmax over that many views
+    (k x the inference forward passes; key suffix ``+augK``). Both run after
+    selection and share it.
     """
 
     name: str = "ml"

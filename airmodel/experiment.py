@@ -212,6 +212,7 @@ def run_experiment(
                 validation_images=len(data.validation),
                 scheme=label or sub.transmitter.scheme,
                 channel_uses_per_weight=cu,
+                allocation_gains=getattr(link.scheme, "gains", None),
             )
             plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed, shard)
             rows = run_sweep(
