@@ -259,6 +259,11 @@ def run_federated(
     except ValueError as err:
         raise ConfigError(f"config key `model.name`: {err}") from err
     _, spec = flatten(probe.state_dict(), policy)
+    if cfg.transmitter.allocation != "uniform":
+        raise ConfigError(
+            "config key `transmitter.allocation`: per-tensor power allocation applies "
+            "to inference runs only; use `uniform` for federated experiments."
+        )
     for den in cfg.receiver.denoisers:
         post = den.recalibrate or den.adapt is not None or den.views > 1
         if den.select not in ("fixed", "validation", "oracle") or post:
