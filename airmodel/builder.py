@@ -165,7 +165,8 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     test = Scorer(x_te, y_te, info, **kw)
     subsets = TrainingSubsets(
         x_tr, y_tr, info, kappa=cfg.receiver.kappa,
-        pool=max((d.recalibrate for d in cfg.receiver.denoisers), default=0),
+        pool=max((max(d.recalibrate, d.adapt.images if d.adapt else 0)
+                  for d in cfg.receiver.denoisers), default=0),
         augment=cfg.receiver.recalibrate_augment, scorer_kwargs=kw,
     )  # fmt: skip
     val = subsets(derive_seed(cfg.seed, "selection"))

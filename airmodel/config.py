@@ -17,6 +17,7 @@ import yaml
 from airmodel._validation import MIN_ESNO_DB
 from airmodel.errors import UserError
 from airmodel.paths import resolve_input_paths
+from airmodel.receiver.adaptation import Adaptation
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
 
 __all__ = [
@@ -99,6 +100,12 @@ class TransmitterConfig:
     #: Schemes to compare in one run, each ``{label, scheme, digital}``; every
     #: entry gets its own sub-folder and the plot overlays them.
     compare: list[dict[str, Any]] = field(default_factory=list)
+    #: Per-tensor power allocation at equal total energy: ``uniform`` (off) or
+    #: ``fisher`` (airmodel/transmitter/power_allocation.py; measured on the
+    #: ``receiver.kappa`` validation images' pixels, labels sampled from the model).
+    allocation: Literal["uniform", "fisher"] = "uniform"
+    #: Clip of the gains' spread: ``g_t^2`` within [1/clip, clip] x their mean.
+    allocation_clip: float = 100.0
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,12 @@ class DenoiserConfig:
     recalibration too (costs ``recalibrate`` forward images per evaluation);
     false recalibrates the selected weights only (key suffix ``post``), and a
     sweep then reuses the selection of the same receiver without
-    recalibration on the same draw.
+    recalibration on the same draw. ``adapt``: test-time adaptation on the
+    unlabelled pool after rebuilding and recalibration
+    (:mod:`airmodel.receiver.adaptation`; key suffix e.g. ``+im10``).
+    ``views``: test-time augmentation, the mean softmax over that many views
+    (k x the inference forward passes; key suffix ``+augK``). Both run after
+    selection and share it.
     """
 
     name: str = "ml"
@@ -145,6 +157,12 @@ class DenoiserConfig:
     beta: float = 0.0
     recalibrate: int = 0
     recalibrate_select: bool = True
+    #: Test-time adaptation after rebuilding and recalibration
+    #: (:class:`~airmodel.receiver.adaptation.Adaptation`; key suffix ``+ent10``).
+    adapt: Adaptation | None = None
+    #: Test-time augmentation: score the mean softmax over this many views
+    #: (:data:`~airmodel.evaluation.scoring.VIEWS`; k x the forward passes).
+    views: int = 1
     #: Further constructor options of the denoiser (plugins), checked by name.
     options: dict[str, Any] = field(default_factory=dict, hash=False)
 
@@ -158,6 +176,21 @@ class DenoiserConfig:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {self.name!r}: `recalibrate` "
                 "needs at least 2 images to estimate a variance; use 0 (off) or >= 2."
+            )
+        if not 1 <= self.views <= 9:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: `views` must be "
+                f"in [1, 9] (1 = off); got {self.views}."
+            )
+        if self.adapt is not None and self.adapt.problem():
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: "
+                f"{self.adapt.problem()}"
+            )
+        if self.adapt is not None and self.adapt.recalibrate and not self.recalibrate:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: "
+                "`adapt.recalibrate: true` needs `recalibrate` > 0 (the image count)."
             )
 
     @property
@@ -178,6 +211,10 @@ class DenoiserConfig:
             key += f"+bn{self.recalibrate}"
             if not self.recalibrate_select and self.select != "fixed":
                 key += "post"
+        if self.adapt is not None:
+            key += self.adapt.tag
+        if self.views > 1:
+            key += f"+aug{self.views}"
         return key
 
 
@@ -327,6 +364,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "model.train.label_smoothing": (0.0, 0.99),
     "data.test_samples": (1, 1 << 31),
     "receiver.kappa": (1, 1 << 31),
+    "transmitter.allocation_clip": (1.0, 1e6),
     "sweep.draws": (1, 1_000_000),
     "evaluation.batch_size": (1, 1 << 20),
     "evaluation.threads": (1, 1024),

@@ -252,6 +252,14 @@ def run_experiment(
         ]
         model, ckpt = build_model(cfg, device)
         data = build_data(cfg, device)
+        if cfg.transmitter.allocation == "fisher":  # per-tensor power, equal energy
+            from airmodel.transmitter.power_allocation import fisher_allocation
+
+            for _, _, link in variants:
+                link.scheme = fisher_allocation(
+                    link.scheme, model, link.policy, data.validation.x,
+                    cfg.transmitter.allocation_clip, cfg.seed,
+                )  # fmt: skip
         clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
         prov = provenance(cfg.seed, device)
         for f in ([top] if top is not None else []) + folders:
@@ -272,6 +280,7 @@ def run_experiment(
                 validation_images=len(data.validation),
                 scheme=label or sub.transmitter.scheme,
                 channel_uses_per_weight=cu,
+                allocation_gains=getattr(link.scheme, "gains", None),
             )
             plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed, shard)
             rows = run_sweep(

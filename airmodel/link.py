@@ -269,6 +269,9 @@ class Link:
         """
         rx = tx.reception
         keep = torch.isfinite(rx.no_w) if rx.info.get("lost_weights") else None
+        if hasattr(denoiser, "with_shapes"):  # structured: needs the tensors' shapes
+            air = sorted((t.offset, t.shape) for t in tx.spec.tensors if t.on_air)
+            denoiser = denoiser.with_shapes([s for _, s in air], keep is not None)
         y, no_w, clean = rx.y, rx.no_w, tx.clean
         segments = air_segments(tx.spec)
         counts = [n for _, n in segments]

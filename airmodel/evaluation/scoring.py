@@ -16,7 +16,55 @@ from airmodel.data.info import DatasetInfo
 from airmodel.data.transforms import to_tensor
 from airmodel.evaluation.fused import fuse
 
-__all__ = ["Scorer", "bf16_is_fast", "default_device", "sample_indices"]
+__all__ = [
+    "Scorer",
+    "apply_view",
+    "bf16_is_fast",
+    "default_device",
+    "sample_indices",
+    "view_names",
+]
+
+#: Test-time augmentation views in the order ``k`` takes them: identity, the
+#: horizontal flip (only for datasets trained with flips), shifts by the
+#: training crop's padding ``p`` in x and y, flipped shifts, diagonal shifts.
+_VIEW_ORDER = (
+    "id", "flip", "x+", "x-", "y+", "y-", "flip,x+", "flip,x-",
+    "x+,y+", "x-,y-", "x+,y-", "x-,y+",
+)  # fmt: skip
+
+
+def view_names(k: int, flip: bool) -> tuple[str, ...]:
+    """The first ``k`` views of ``_VIEW_ORDER`` (flipped ones only if ``flip``)."""
+    names = [v for v in _VIEW_ORDER if flip or "flip" not in v]
+    if not 1 <= k <= len(names):
+        raise ValueError(f"`views` must be in [1, {len(names)}]; got {k}.")
+    return tuple(names[:k])
+
+
+def apply_view(
+    x: torch.Tensor, name: str, pad: int, fill: torch.Tensor
+) -> torch.Tensor:
+    """One view of a normalized batch: flip and/or shift by ``pad`` pixels.
+
+    :input x: [B, C, H, W], float. Normalized images.
+    :input fill: [C] the normalized value of a zero pixel (what the training
+        crop pads with).
+    :output y: [B, C, H, W], channels_last.
+    """
+    out = x
+    for part in name.split(","):
+        if part == "flip":
+            out = out.flip(3)
+        elif part != "id":
+            dim = 3 if part[0] == "x" else 2
+            step = pad if part[1] == "+" else -pad
+            shifted = fill.view(1, -1, 1, 1).expand_as(out).clone()
+            n = out.shape[dim] - abs(step)
+            src = out.narrow(dim, max(-step, 0), n)
+            shifted.narrow(dim, max(step, 0), n).copy_(src)
+            out = shifted
+    return out.contiguous(memory_format=torch.channels_last)
 
 
 def default_device() -> torch.device:
@@ -132,6 +180,35 @@ class Scorer:
                 f"`labels` must have shape [{self.x.shape[0]}]; got {tuple(self.y.shape)}."
             )
         self.model = None if model is None else self._prepare(model)
+        self.views: tuple[str, ...] = ("id",)
+
+    def with_views(self, k: int) -> Scorer:
+        """A scorer that averages the softmax over ``k`` test-time views.
+
+        Views: :func:`view_names` (shifts by the training crop's padding; the
+        flip only where training flips). Costs ``k`` x the forward passes.
+        """
+        from airmodel.data.transforms import default_augmentation
+
+        pad, flip = default_augmentation(self.info)
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.views = view_names(k, flip)
+        return new
+
+    def _forward(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Logits of one batch, or the log of the mean softmax over the views."""
+        if len(self.views) == 1:
+            return net(x)
+        from airmodel.data.transforms import default_augmentation
+
+        pad, _ = default_augmentation(self.info)
+        mean = torch.tensor(self.info.mean, dtype=x.dtype, device=x.device)
+        fill = -mean / torch.tensor(self.info.std, dtype=x.dtype, device=x.device)
+        probs = sum(
+            net(apply_view(x, v, pad, fill)).float().softmax(1) for v in self.views
+        )
+        return (probs / len(self.views)).log()
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -187,7 +264,9 @@ class Scorer:
             net = self._inference_net(model)
             with torch.inference_mode(), self._autocast():
                 for i in range(0, len(self), self.batch_size):
-                    out.append(net(self.x[i : i + self.batch_size]).argmax(1))
+                    out.append(
+                        self._forward(net, self.x[i : i + self.batch_size]).argmax(1)
+                    )
         finally:
             model.train(was_training)
         return torch.cat(out) if out else self.y.new_zeros(0)

@@ -19,6 +19,7 @@ from airmodel.evaluation.scoring import Scorer
 from airmodel.evaluation.shard import in_shard
 from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
+from airmodel.receiver.adaptation import adapt_state
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
 from airmodel.seed import make_generator, mix_seed, trial_seed
@@ -133,6 +134,49 @@ class TrainingSubsets:
         )
 
 
+def _pool(
+    spec: DenoiserConfig,
+    count: int,
+    scorers: Mapping[str, Scorer],
+    unlabelled: torch.Tensor | None,
+) -> torch.Tensor:
+    """The first ``count`` unlabelled images (default: the validation scorer's pool)."""
+    if unlabelled is None:
+        unlabelled = getattr(scorers["validation"], "unlabelled", None)
+    if unlabelled is None or unlabelled.shape[0] < count:
+        have = 0 if unlabelled is None else unlabelled.shape[0]
+        raise ValueError(
+            f"receiver {spec.key!r} uses {count} unlabelled images but only {have} "
+            "were given; build the data with airmodel.builder.build_data (it sizes "
+            "the pool) or pass `unlabelled=`."
+        )
+    return unlabelled[:count]
+
+
+def _adapter(
+    spec: DenoiserConfig,
+    model: nn.Module,
+    scorers: Mapping[str, Scorer],
+    unlabelled: torch.Tensor | None,
+) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """State dict -> state dict after test-time adaptation (or as is).
+
+    The stage gets the pool's images only (:func:`adapt_state`); then, with
+    ``adapt.recalibrate``, batch-norm recalibration runs again.
+    """
+    cfg = spec.adapt
+    if cfg is None:
+        return lambda sd: sd
+    images = _pool(spec, cfg.images, scorers, unlabelled)
+    recal = _recalibrator(spec, model, scorers, unlabelled)
+
+    def adapt(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        sd = adapt_state(sd, model, images, cfg)
+        return recal(sd) if cfg.recalibrate else sd
+
+    return adapt
+
+
 def _recalibrator(
     spec: DenoiserConfig,
     model: nn.Module,
@@ -142,16 +186,7 @@ def _recalibrator(
     """State dict -> state dict with batch-norm statistics re-estimated (or as is)."""
     if not spec.recalibrate:
         return lambda sd: sd
-    if unlabelled is None:
-        unlabelled = getattr(scorers["validation"], "unlabelled", None)
-    if unlabelled is None or unlabelled.shape[0] < spec.recalibrate:
-        have = 0 if unlabelled is None else unlabelled.shape[0]
-        raise ValueError(
-            f"receiver {spec.key!r} recalibrates on {spec.recalibrate} unlabelled "
-            f"images but only {have} were given; build the data with "
-            "airmodel.builder.build_data (it sizes the pool) or pass `unlabelled=`."
-        )
-    images = unlabelled[: spec.recalibrate]
+    images = _pool(spec, spec.recalibrate, scorers, unlabelled)
     batch = scorers["test"].batch_size
 
     def recal(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -261,9 +296,10 @@ def denoise_one(
 
 def selection_key(spec: DenoiserConfig) -> DenoiserConfig:
     """``spec`` minus what happens after selection (post-selection recalibration)."""
+    spec = replace(spec, label=None, adapt=None, views=1)  # both after selection
     if spec.recalibrate and spec.recalibrate_select and spec.select != "fixed":
-        return replace(spec, label=None)
-    return replace(spec, label=None, recalibrate=0, recalibrate_select=True)
+        return spec
+    return replace(spec, recalibrate=0, recalibrate_select=True)
 
 
 @dataclass(frozen=True)
@@ -378,7 +414,9 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
         w_hat, extra = selected[base]
         sd_hat, stats = ctx.link.rebuild(tx, w_hat=w_hat)
         sd_hat = _recalibrator(dn, ctx.model, scorers, unlabelled)(sd_hat)
-        acc = scorers["test"].accuracy_of(sd_hat, ctx.model)
+        sd_hat = _adapter(dn, ctx.model, scorers, unlabelled)(sd_hat)
+        test = scorers["test"].with_views(dn.views) if dn.views > 1 else scorers["test"]
+        acc = test.accuracy_of(sd_hat, ctx.model)
         rows.append(
             {
                 "esno_db": trial.snr_db,
@@ -390,6 +428,9 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
                 "accuracy": acc,
                 **extra,
                 "recalibrate": dn.recalibrate,
+                "adapt": dn.adapt.tag[1:] if dn.adapt else "",
+                "views": ",".join(getattr(test, "views", ("id",))),
+                "forward_passes": len(getattr(test, "views", ("id",))),
                 **tx.reception.info,
                 "seconds": time.perf_counter() - t0,
             }

@@ -281,12 +281,18 @@ def run_federated(
     except ValueError as err:
         raise ConfigError(f"config key `model.name`: {err}") from err
     _, spec = flatten(probe.state_dict(), policy)
+    if cfg.transmitter.allocation != "uniform":
+        raise ConfigError(
+            "config key `transmitter.allocation`: per-tensor power allocation applies "
+            "to inference runs only; use `uniform` for federated experiments."
+        )
     for den in cfg.receiver.denoisers:
-        if den.select not in ("fixed", "validation", "oracle") or den.recalibrate:
+        post = den.recalibrate or den.adapt is not None or den.views > 1
+        if den.select not in ("fixed", "validation", "oracle") or post:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {den.key!r}: the federated "
                 "server supports select fixed|validation|oracle without "
-                "`recalibrate`; remove the fit or recalibration for this experiment."
+                "`recalibrate`, `adapt` or `views`; remove them for this experiment."
             )
 
     folder = FederatedResults(cfg.results_dir, to_dict(cfg), shard=shard_label(shard))

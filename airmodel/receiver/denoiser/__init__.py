@@ -33,6 +33,11 @@ from airmodel.receiver.denoiser.selection import (
     Selection,
     select_mmse_pb,
 )
+from airmodel.receiver.denoiser.structured import (
+    JamesSteinFilter,
+    StructuredDenoiser,
+    SVDShrinkage,
+)
 
 __all__ = [
     "DENOISERS",
@@ -53,6 +58,9 @@ __all__ = [
     "MMSE",
     "MMSEpb",
     "mmse_pb",
+    "JamesSteinFilter",
+    "StructuredDenoiser",
+    "SVDShrinkage",
     "PAPER_BETA_GRID",
     "PAPER_LAM_GRID",
     "Selection",

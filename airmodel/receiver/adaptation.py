@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Test-time adaptation: fit the rebuilt network to its own noise on unlabelled images.
+
+A receiver stage after any denoiser and batch-norm recalibration. It sees a
+state dict and a tensor of unlabelled images, nothing else: there is no
+argument through which a label could arrive.
+
+Objective (``objective``), on the softmax ``p(x)`` of a minibatch ``B``:
+
+- ``"entropy"``: mean prediction entropy ``1/|B| Σ_x H(p(x))`` (TENT, Wang
+  et al. 2021);
+- ``"im"``: information maximization, entropy minus the entropy of the mean
+  prediction, ``1/|B| Σ_x H(p(x)) - H(1/|B| Σ_x p(x))`` (SHOT, Liang et al.
+  2020): the second term keeps the classes balanced so that entropy
+  minimization cannot collapse onto one class.
+
+Parameters updated (``params``): ``"norm"`` the normalization layers' affine
+weight and bias; ``"norm+head"`` those plus the final linear layer. Every
+other entry is returned unchanged. The network runs in eval mode (batch-norm
+uses the running statistics in the state dict, as scoring does); Adam with
+learning rate ``lr`` for ``steps`` steps on minibatches of ``batch_size``
+images drawn from a generator seeded with ``seed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+__all__ = ["Adaptation", "adapt_state", "adapted_keys"]
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """Settings of the test-time adaptation stage (config key ``adapt``).
+
+    :param steps: optimizer steps (>= 1).
+    :param lr: Adam learning rate.
+    :param objective: ``"entropy"`` or ``"im"`` (entropy + class balance).
+    :param params: ``"norm"`` or ``"norm+head"``.
+    :param images: unlabelled images from the receiver's pool (the first ones).
+    :param batch_size: images per step.
+    :param seed: minibatch draws.
+    :param recalibrate: re-estimate batch-norm statistics again afterwards
+        (needs the receiver's ``recalibrate`` > 0, on the same images).
+    """
+
+    steps: int = 10
+    lr: float = 1e-3
+    objective: Literal["entropy", "im"] = "entropy"
+    params: Literal["norm", "norm+head"] = "norm"
+    images: int = 500
+    batch_size: int = 128
+    seed: int = 0
+    recalibrate: bool = False
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings (one line naming the field), or None."""
+        for name in ("steps", "images", "batch_size"):
+            if getattr(self, name) < 1:
+                return f"`adapt.{name}` must be >= 1; got {getattr(self, name)}."
+        if not self.lr > 0:
+            return f"`adapt.lr` must be > 0; got {self.lr}."
+        return None
+
+    @property
+    def tag(self) -> str:
+        """Key suffix, e.g. ``+im10`` or ``+ent10hbn`` (``h``: head too; ``bn``:
+        recalibrated again afterwards)."""
+        obj = "ent" if self.objective == "entropy" else "im"
+        head = "h" if self.params == "norm+head" else ""
+        return f"+{obj}{self.steps}{head}" + ("bn" if self.recalibrate else "")
+
+
+def adapted_keys(model: nn.Module, params: str) -> list[str]:
+    """State-dict keys the stage updates: norm affine (+ the last linear layer)."""
+    keys = []
+    last_linear = None
+    for name, m in model.named_modules():
+        prefix = f"{name}." if name else ""
+        norm = isinstance(
+            m, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm
+        )
+        if norm and getattr(m, "weight", None) is not None:
+            keys += [prefix + "weight", prefix + "bias"]
+        if isinstance(m, nn.Linear):
+            last_linear = prefix
+    if params == "norm+head" and last_linear is not None:
+        keys += [last_linear + "weight", last_linear + "bias"]
+    return [k for k in keys if k in dict(model.named_parameters())]
+
+
+def _objective(logits: torch.Tensor, objective: str) -> torch.Tensor:
+    logp = torch.log_softmax(logits.float(), dim=1)
+    p = logp.exp()
+    loss = -(p * logp).sum(1).mean()  # mean entropy
+    if objective == "im":
+        mean_p = p.mean(0)
+        loss = loss + (mean_p * torch.log(mean_p + 1e-12)).sum()  # - H(mean p)
+    return loss
+
+
+def adapt_state(
+    state_dict: Mapping[str, torch.Tensor],
+    model: nn.Module,
+    images: torch.Tensor,
+    cfg: Adaptation,
+) -> dict[str, torch.Tensor]:
+    """State dict in, adapted state dict out (see the module docstring).
+
+    :param state_dict: rebuilt (and possibly recalibrated) weights.
+    :param model: a module of the matching architecture (used for its structure).
+    :param images: [N, C, H, W], float. Normalized unlabelled images; the
+        first ``cfg.images`` are used.
+    :param cfg: :class:`Adaptation`.
+    :output state_dict: same keys, shapes, dtypes and devices; only the
+        :func:`adapted_keys` entries differ.
+    """
+    if not torch.is_tensor(images) or images.dim() != 4:
+        raise ValueError(
+            "`images` must be a tensor [N, C, H, W] of normalized unlabelled inputs; "
+            f"got {type(images).__name__}."
+        )
+    if cfg.problem():
+        raise ValueError(cfg.problem())
+    x = images[: cfg.images]
+    keys = adapted_keys(model, cfg.params)
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else x.device
+    frozen = {k: v.detach().to(device) for k, v in state_dict.items()}
+    train = {k: frozen[k].float().clone().requires_grad_(True) for k in keys}
+    opt = torch.optim.Adam(list(train.values()), lr=cfg.lr)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    was_training = model.training
+    model.eval()
+    try:
+        for _ in range(cfg.steps):
+            idx = torch.randperm(x.shape[0], generator=gen)[: cfg.batch_size]
+            batch = x[idx].to(device)
+            logits = torch.func.functional_call(model, {**frozen, **train}, (batch,))
+            loss = _objective(logits, cfg.objective)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    finally:
+        model.train(was_training)
+    out = {}
+    for k, v in state_dict.items():
+        new = train[k].detach() if k in train else v
+        out[k] = new.to(device=v.device, dtype=v.dtype).clone()
+    return out
