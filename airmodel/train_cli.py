@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 __all__ = ["get_args_parser", "main_train"]
 
+#: Datasets of token ids, trained by ``train_text`` (AdamW; --lr is its peak).
+TEXT_DATASETS = ("sst2",)
+
 
 class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors print one line and exit with code 2."""
@@ -108,9 +111,23 @@ def main_train(argv: Sequence[str] | None = None, debug: bool = False) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Run :func:`airmodel.training.train` with the parsed options."""
+    """Run :func:`airmodel.training.train` with the parsed options (text
+    datasets: :func:`airmodel.training.text.train_text`, AdamW)."""
     from airmodel.training import train
 
+    if args.dataset in TEXT_DATASETS:
+        from airmodel.training.text import train_text
+
+        path = train_text(
+            model_name=args.model, dataset=args.dataset, epochs=args.epochs,
+            batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+            schedule=args.schedule, label_smoothing=args.label_smoothing,
+            seed=args.seed, out_dir=args.out, resume=args.resume,
+            num_threads=args.threads, data_root=args.data_root,
+            max_train_samples=args.max_train_samples,
+        )  # fmt: skip
+        print(path)
+        return 0
     path = train(
         model_name=args.model,
         dataset=args.dataset,
