@@ -51,6 +51,24 @@ def _trim(tokens: torch.Tensor) -> torch.Tensor:
     return tokens[:, :used]
 
 
+def length_batches(
+    lengths: torch.Tensor, batch_size: int, g: torch.Generator, pool: int = 50
+) -> list[torch.Tensor]:
+    """Shuffled batches of indices of similar length (less padding per batch).
+
+    A seeded permutation is cut into pools of ``pool`` batches; each pool is
+    sorted by length and cut into batches; the batches are shuffled.
+    """
+    perm = torch.randperm(len(lengths), generator=g)
+    batches = []
+    for start in range(0, len(perm), pool * batch_size):
+        chunk = perm[start : start + pool * batch_size]
+        chunk = chunk[torch.argsort(lengths[chunk], stable=True)]
+        batches += list(chunk.split(batch_size))
+    order = torch.randperm(len(batches), generator=g).tolist()
+    return [batches[i] for i in order]
+
+
 def train_text(
     model_name: str,
     dataset: str,
@@ -72,8 +90,8 @@ def train_text(
     """Train ``model_name`` on the text dataset ``dataset``; write ``out_dir/final.pt``.
 
     AdamW (betas 0.9/0.98) at peak ``lr`` with the per-step ``schedule`` of
-    :func:`~airmodel.training.make_scheduler`; batches are cut to their longest
-    sentence. Every epoch prints the loss and the *dev* accuracy and writes an
+    :func:`~airmodel.training.make_scheduler`; batches hold sentences of
+    similar length (:func:`length_batches`) and are cut to their longest one. Every epoch prints the loss and the *dev* accuracy and writes an
     atomic ``last.pt`` (resumed when the settings match); the test split is
     scored once, at the end (``test_accuracy``). CPU only.
 
@@ -94,7 +112,8 @@ def train_text(
         keep = torch.randperm(len(y), generator=g)[:max_train_samples]
         x, y = x[keep], y[keep]
     n = len(y)
-    steps = math.ceil(n / batch_size)
+    lengths = (x != PAD).sum(1)
+    steps = len(length_batches(lengths, batch_size, torch.Generator()))
     config: dict[str, Any] = {
         "model_name": model_name, "dataset": dataset,
         "data_root": None if data_root is None else str(data_root),
@@ -141,10 +160,8 @@ def train_text(
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=g)
         loss_sum, correct = 0.0, 0
-        for i in range(steps):
-            idx = perm[i * batch_size : (i + 1) * batch_size]
+        for idx in length_batches(lengths, batch_size, g):
             xb, yb = _trim(x[idx]), y[idx]
             logits = model(xb)
             loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)

@@ -180,3 +180,16 @@ def test_shared_sst2_copy():
         s: len(load_dataset("sst2", SHARED, s)[1]) for s in ("train", "dev", "test")
     }
     assert sizes == {"train": 67_349, "dev": 872, "test": 1_821}
+
+
+def test_length_batches_cover_every_sentence_once():
+    """Each index once; within a pool, batches hold neighbouring lengths."""
+    from airmodel.training.text import length_batches
+
+    lengths = torch.randint(1, 60, (1000,), generator=torch.Generator().manual_seed(1))
+    batches = length_batches(lengths, 32, torch.Generator().manual_seed(0), pool=100)
+    assert sorted(torch.cat(batches).tolist()) == list(range(1000))
+    spread = sum(int(lengths[b].max() - lengths[b].min()) for b in batches) / len(
+        batches
+    )
+    assert spread <= 3  # random batches of 32 from 1..59 spread ~55
