@@ -78,3 +78,65 @@ def test_bert_tied_weights_sent_once():
     assert (
         mlm.cls.predictions.decoder.weight is mlm.bert.embeddings.word_embeddings.weight
     )
+
+
+def test_local_bert_protocol_as_documented(tmp_path):
+    """docs/text.md's recipe for a local fine-tuned BERT, run on a tiny random
+    one saved to disk (weights + a WordPiece vocabulary; nothing downloaded):
+    the same draw for every denoiser, LayerNorm off the air, accuracy in [0, 1]
+    and the clean model untouched by the noisy evaluations."""
+    import copy
+
+    from airmodel.data import TextInfo
+    from airmodel.data.sst2 import read_tsv
+    from airmodel.evaluation.scoring import Scorer
+    from airmodel.receiver.denoiser import ML, MMSE
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "great", "dull", "film"]
+    (tmp_path / "vocab.txt").write_text(
+        "\n".join(words + [f"w{i}" for i in range(112)])
+    )
+    model, _ = tiny_bert(tie=False)
+    model.save_pretrained(tmp_path)
+    transformers.BertTokenizer(str(tmp_path / "vocab.txt")).save_pretrained(tmp_path)
+    text = "label\tcontent\n1\tgreat film\n0\tdull film\n1\tgreat\n"
+
+    # --- docs/text.md, "A fine-tuned BERT of your own" ---
+    path = str(tmp_path)  # the folder with config.json, model weights, vocab.txt
+    tok = transformers.AutoTokenizer.from_pretrained(path, local_files_only=True)
+    bert = transformers.AutoModelForSequenceClassification.from_pretrained(
+        path, local_files_only=True
+    ).eval()
+
+    class Logits(torch.nn.Module):  # token ids [B, L] -> logits [B, 2]
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, ids):
+            mask = (ids != tok.pad_token_id).long()
+            return self.bert(input_ids=ids, attention_mask=mask).logits
+
+    sentences, labels = read_tsv(text, "test.tsv")
+    ids = tok(sentences, padding="max_length", max_length=16, truncation=True,
+              return_tensors="pt")["input_ids"]  # fmt: skip
+    info = TextInfo("sst2", 2, tok.vocab_size, (0.0,), (1.0,), (16, 1))
+    net = Logits(bert)
+    scorer = Scorer(ids, labels, info, device="cpu", batch_size=64)
+    clean = copy.deepcopy(net).state_dict()  # the transmitter's copy stays clean
+    link = Link("awgn", policy="paper")  # LayerNorm stays off the air
+    rows = []
+    for snr_db in (0.0, 20.0):
+        for draw in range(2):
+            tx = link.transmit(clean, snr_db, seed=draw)  # one draw, every denoiser
+            for den in (ML(), MMSE()):
+                sd_hat, stats = link.rebuild(tx, den)
+                rows.append(
+                    (snr_db, draw, type(den).__name__, scorer.accuracy_of(sd_hat, net))
+                )
+    # --- end of the recipe ---
+
+    assert len(rows) == 8 and all(0.0 <= r[3] <= 1.0 for r in rows)
+    ref = Logits(bert.__class__.from_pretrained(path, local_files_only=True).eval())
+    assert all(torch.equal(clean[k], v) for k, v in ref.state_dict().items())
+    assert scorer.accuracy(ref) == scorer.accuracy_of(clean, net)
