@@ -193,3 +193,11 @@ def test_length_batches_cover_every_sentence_once():
         batches
     )
     assert spread <= 3  # random batches of 32 from 1..59 spread ~55
+
+
+def test_image_trainer_refuses_text(tmp_path):
+    from airmodel.training import train
+
+    data = write_sst2(tmp_path / "sst2")
+    with pytest.raises(UserError, match="train_text"):
+        train("transformer", "sst2", 1, 4, 1e-3, data_root=data, out_dir=tmp_path / "o")
