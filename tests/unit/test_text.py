@@ -230,3 +230,16 @@ def test_committed_sst2_transformer():
     assert info.vocab_sha256 == ck["dataset_info"]["vocab_sha256"]
     got = Scorer(x, y, info, device="cpu", batch_size=256).accuracy(model)
     assert abs(got - ck["test_accuracy"]) <= 2 / 1821
+
+
+def test_sst2_config_dry_run():
+    """configs/sst2_transformer_awgn.yaml: ML, MMSE, MMSE_pb fit; `paper` policy;
+    its plan passes (the committed checkpoint is found)."""
+    from airmodel.config import load_config
+    from airmodel.experiment import dry_run
+
+    cfg = load_config(ROOT / "configs" / "sst2_transformer_awgn.yaml")
+    assert cfg.transmitter.policy == "paper" and cfg.data.dataset == "sst2"
+    assert [d.name for d in cfg.receiver.denoisers] == ["ml", "mmse", "mmse_pb"]
+    plan = dry_run(cfg)
+    assert "config OK" in plan and "transformer_sst2.pt (found)" in plan
