@@ -116,7 +116,14 @@ def _train(args: argparse.Namespace) -> int:
     from airmodel.training import train
 
     if args.dataset in TEXT_DATASETS:
+        from airmodel.errors import UserError
         from airmodel.training.text import train_text
+
+        if args.init_from is not None:
+            raise UserError(
+                f"--init-from is not supported for the text dataset {args.dataset!r} "
+                "yet; drop it (train from scratch) or continue a run with --resume."
+            )
 
         path = train_text(
             model_name=args.model, dataset=args.dataset, epochs=args.epochs,
@@ -124,7 +131,7 @@ def _train(args: argparse.Namespace) -> int:
             schedule=args.schedule, label_smoothing=args.label_smoothing,
             seed=args.seed, out_dir=args.out, resume=args.resume,
             num_threads=args.threads, data_root=args.data_root,
-            max_train_samples=args.max_train_samples,
+            max_train_samples=args.max_train_samples, device=args.device,
         )  # fmt: skip
         print(path)
         return 0

@@ -31,7 +31,7 @@ from airmodel.training.checkpoint import (
     read_checkpoint,
     save_atomic,
 )
-from airmodel.training.trainer import make_scheduler
+from airmodel.training.trainer import make_scheduler, resolve_device
 
 __all__ = ["is_text_dataset", "train_text"]
 
@@ -86,6 +86,7 @@ def train_text(
     max_train_samples: int | None = None,
     model_options: dict | None = None,
     data_options: dict | None = None,
+    device: str | torch.device | None = "auto",
 ) -> Path:
     """Train ``model_name`` on the text dataset ``dataset``; write ``out_dir/final.pt``.
 
@@ -93,15 +94,20 @@ def train_text(
     :func:`~airmodel.training.make_scheduler`; batches hold sentences of
     similar length (:func:`length_batches`) and are cut to their longest one. Every epoch prints the loss and the *dev* accuracy and writes an
     atomic ``last.pt`` (resumed when the settings match); the test split is
-    scored once, at the end (``test_accuracy``). CPU only.
+    scored once, at the end (``test_accuracy``).
 
     :param model_options: the model builder's own options (e.g. ``{"dim": 64}``).
     :param data_options: the dataset loader's (e.g. ``{"max_len": 64}``).
+    :param device: ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``.
     :output path: ``final.pt``.
     """
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     model_options, data_options = dict(model_options or {}), dict(data_options or {})
+    try:
+        dev = resolve_device(device)
+    except UserError as err:
+        raise UserError(f"`device` (--device): {err}") from None
     t_start = time.perf_counter()
     x_np, y_np, info = load_dataset(dataset, data_root, "train", options=data_options)
     xd_np, yd_np, _ = load_dataset(dataset, data_root, "dev", options=data_options)
@@ -121,7 +127,7 @@ def train_text(
         "weight_decay": weight_decay, "schedule": schedule,
         "label_smoothing": label_smoothing, "seed": seed,
         "max_train_samples": max_train_samples, "model_options": model_options,
-        "data_options": data_options, "device": "cpu",
+        "data_options": data_options, "device": str(dev),
         "num_threads": torch.get_num_threads(), "train_samples": n,
         "torch_version": str(torch.__version__),
     }  # fmt: skip
@@ -129,6 +135,7 @@ def train_text(
     reset = getattr(model, "reset_parameters", None)
     if callable(reset):
         reset(g)
+    model = model.to(dev)
     decay = [p for name, p in model.named_parameters() if p.dim() >= 2]
     rest = [p for name, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -155,14 +162,14 @@ def train_text(
         g.set_state(ck["rng_state"])
         start_epoch, wall_before = ck["epoch"], ck.get("train_wall_s", 0.0)
     out.mkdir(parents=True, exist_ok=True)
-    dev = Scorer(xd_np, yd_np, info, device="cpu", batch_size=256)
+    dev_set = Scorer(xd_np, yd_np, info, device=dev, batch_size=256)
     t_loop = time.perf_counter()
     for epoch in range(start_epoch, epochs):
         model.train()
         t0 = time.perf_counter()
         loss_sum, correct = 0.0, 0
         for idx in length_batches(lengths, batch_size, g):
-            xb, yb = _trim(x[idx]), y[idx]
+            xb, yb = _trim(x[idx]).to(dev), y[idx].to(dev)
             logits = model(xb)
             loss = F.cross_entropy(logits, yb, label_smoothing=label_smoothing)
             opt.zero_grad(set_to_none=True)
@@ -179,7 +186,7 @@ def train_text(
         dt = time.perf_counter() - t0
         print(
             f"epoch {epoch + 1}/{epochs} loss {loss_sum / n:.4f} train_acc "
-            f"{correct / n:.4f} dev_acc {dev.accuracy(model):.4f} time {dt:.1f}s",
+            f"{correct / n:.4f} dev_acc {dev_set.accuracy(model):.4f} time {dt:.1f}s",
             file=sys.stderr,
             flush=True,
         )
@@ -192,8 +199,8 @@ def train_text(
         )  # fmt: skip
     weights = portable_state_dict(model)
     check_finite_tensors(weights, what="trained model (training diverged)")
-    dev_acc = dev.accuracy(model)
-    test_acc = Scorer(xt_np, yt_np, info, device="cpu", batch_size=256).accuracy(model)
+    dev_acc = dev_set.accuracy(model)
+    test_acc = Scorer(xt_np, yt_np, info, device=dev, batch_size=256).accuracy(model)
     info_d = dataclasses.asdict(info)
     info_d.pop("vocab")  # rebuilt from train.tsv; the digest pins it
     final = {

@@ -245,3 +245,27 @@ def test_sst2_config_dry_run():
     assert [d.name for d in cfg.receiver.denoisers] == ["ml", "mmse", "mmse_pb"]
     plan = dry_run(cfg)
     assert "config OK" in plan and "transformer_sst2.pt (found)" in plan
+
+
+def test_text_training_resumes_and_refuses_init_from(tmp_path, capsys):
+    """A finished run's last.pt is resumed (no epoch trained again, the same
+    weights); other settings in the same folder are refused in one line."""
+    from airmodel.train_cli import main_train
+    from airmodel.training import read_checkpoint
+
+    data = write_sst2(tmp_path / "sst2")
+    argv = ["--model", "transformer", "--dataset", "sst2", "--data-root", str(data),
+            "--epochs", "1", "--batch-size", "4", "--lr", "1e-3",
+            "--out", str(tmp_path / "run"), "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main_train(argv) == 0
+    first = read_checkpoint(tmp_path / "run" / "final.pt")["state_dict"]
+    capsys.readouterr()
+    assert main_train(argv) == 0
+    assert "epoch 1/1" not in capsys.readouterr().err  # resumed at its end
+    again = read_checkpoint(tmp_path / "run" / "final.pt")["state_dict"]
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    other = [("2e-3" if a == "1e-3" else a) for a in argv]
+    assert main_train(other) == 2
+    assert "other settings" in capsys.readouterr().err
+    assert main_train([*argv, "--init-from", "x.pt"]) == 2
+    assert "--init-from is not supported" in capsys.readouterr().err
