@@ -8,6 +8,9 @@ from collections.abc import Sequence
 
 __all__ = ["get_args_parser", "main_train"]
 
+#: Datasets of token ids, trained by ``train_text`` (AdamW; --lr is its peak).
+TEXT_DATASETS = ("sst2",)
+
 
 def get_args_parser() -> argparse.ArgumentParser:
     """The ``airmodel train`` argument parser."""
@@ -102,9 +105,30 @@ def main_train(argv: Sequence[str] | None = None, debug: bool = False) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    """Run :func:`airmodel.training.train` with the parsed options."""
+    """Run :func:`airmodel.training.train` with the parsed options (text
+    datasets: :func:`airmodel.training.text.train_text`, AdamW)."""
     from airmodel.training import train
 
+    if args.dataset in TEXT_DATASETS:
+        from airmodel.errors import UserError
+        from airmodel.training.text import train_text
+
+        if args.init_from is not None:
+            raise UserError(
+                f"--init-from is not supported for the text dataset {args.dataset!r} "
+                "yet; drop it (train from scratch) or continue a run with --resume."
+            )
+
+        path = train_text(
+            model_name=args.model, dataset=args.dataset, epochs=args.epochs,
+            batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
+            schedule=args.schedule, label_smoothing=args.label_smoothing,
+            seed=args.seed, out_dir=args.out, resume=args.resume,
+            num_threads=args.threads, data_root=args.data_root,
+            max_train_samples=args.max_train_samples, device=args.device,
+        )  # fmt: skip
+        print(path)
+        return 0
     path = train(
         model_name=args.model,
         dataset=args.dataset,

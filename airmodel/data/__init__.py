@@ -15,6 +15,7 @@ from airmodel.data.info import (
     DatasetInfo,
     DatasetNotFoundError,
 )
+from airmodel.data.sst2 import TextInfo, load_sst2
 from airmodel.data.transforms import augment, to_tensor
 from airmodel.errors import UserError
 from airmodel.registry import Registry
@@ -25,6 +26,7 @@ __all__ = [
     "CIFAR10_STD",
     "DatasetInfo",
     "DatasetNotFoundError",
+    "TextInfo",
     "augment",
     "list_datasets",
     "load_dataset",
@@ -69,6 +71,17 @@ def _image_folder(
     return load_image_folder(
         _needs_root("image_folder", root), split, cache_dir=cache_dir
     )
+
+
+@DATASETS.register("sst2")
+def _sst2(
+    root: str | Path | None = None,
+    split: str = "train",
+    max_len: int = 64,
+    min_freq: int = 1,
+) -> tuple[np.ndarray, np.ndarray, DatasetInfo]:
+    """SST-2 as token ids [N, max_len] (:mod:`airmodel.data.sst2`)."""
+    return load_sst2(_needs_root("sst2", root), split, max_len, min_freq)
 
 
 def list_datasets() -> list[str]:

@@ -100,6 +100,11 @@ def sample_indices(n: int, k: int, seed: int = 0) -> torch.Tensor:
     return torch.randperm(n, generator=g)[:k]
 
 
+def _is_tokens(x: np.ndarray | torch.Tensor) -> bool:
+    """Whether ``x`` is a batch of token ids [N, L] int64 (a text dataset)."""
+    return x.ndim == 2 and str(x.dtype).removeprefix("torch.") == "int64"
+
+
 class Scorer:
     """Classification accuracy of many models on one fixed image set.
 
@@ -111,7 +116,8 @@ class Scorer:
     airmodel ResNets in fp32, scores a :func:`~airmodel.evaluation.fused.fuse`
     copy (batch-norm folded, oneDNN fused ops; logits within a few 1e-6 of eager).
 
-    :param images: [N, H, W, C] uint8 (numpy or tensor).
+    :param images: [N, H, W, C] uint8 (numpy or tensor), or token ids
+        [N, L] int64 of a text dataset (used as they are; the model masks padding).
     :param labels: [N] integer labels.
     :param info: :class:`~airmodel.data.DatasetInfo` (normalization constants).
     :param device: Default :func:`default_device`.
@@ -173,7 +179,10 @@ class Scorer:
             raise ValueError(f"`cells_per_pass` must be >= 1; got {cells_per_pass!r}.")
         self._cells_auto = cells_per_pass is None
         self.cells_per_pass = int(cells_per_pass or self._auto_cells_per_pass())
-        self.x = to_tensor(images, info, self.device, channels_last=True)
+        if _is_tokens(images):  # token ids [N, L] int64: kept as they are
+            self.x = torch.as_tensor(np.asarray(images)).to(self.device)
+        else:
+            self.x = to_tensor(images, info, self.device, channels_last=True)
         self.y = torch.as_tensor(np.asarray(labels), dtype=torch.int64).to(self.device)
         if self.y.shape != (self.x.shape[0],):
             raise ValueError(
@@ -218,7 +227,9 @@ class Scorer:
         idx = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
         new = object.__new__(Scorer)
         new.__dict__.update(self.__dict__)
-        new.x = self.x[idx].contiguous(memory_format=torch.channels_last)
+        new.x = self.x[idx]
+        if new.x.dim() == 4:
+            new.x = new.x.contiguous(memory_format=torch.channels_last)
         new.y = self.y[idx]
         return new
 

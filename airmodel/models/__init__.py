@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from airmodel.models import shufflenet as _shufflenet  # noqa: F401 (registers)
+from airmodel.models import transformer as _transformer  # noqa: F401 (registers)
 from airmodel.models.registry import (
     MODELS,
     get_model,

@@ -209,6 +209,11 @@ def train(
     t_start = time.perf_counter()
 
     x_np, y_np, info = load_dataset(dataset, data_root, "train", download, cache_dir)
+    if x_np.ndim == 2:  # token ids: crop/flip/normalize do not apply
+        raise UserError(
+            f"dataset {dataset!r} is text; train it with "
+            "airmodel.training.text.train_text (`airmodel train` does so itself)."
+        )
     xt_np, yt_np, _ = load_dataset(dataset, data_root, "test", download, cache_dir)
     pad, default_flip = default_augmentation(info)
     flip = default_flip if flip is None else flip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
@@ -18,6 +19,7 @@ __all__ = [
     "unflatten",
     "select_on_air",
     "is_batchnorm_key",
+    "is_layernorm_key",
     "check_keys",
     "POLICIES",
     "payload_dtype",
@@ -104,13 +106,38 @@ def is_batchnorm_key(name: str, state_dict: Mapping[str, torch.Tensor]) -> bool:
     )
 
 
+#: Module names of LayerNorm-like layers (no stored statistics): BERT's
+#: ``LayerNorm``, ``layer_norm``/``layernorm``, GPT's ``ln_1``/``ln_f``, ``norm1``.
+_LAYERNORM_NAME = re.compile(r"(?i)(layer_?norm|^ln(_?\w+)?$|^norm\d*$|_norm\d*$)")
+
+
+def is_layernorm_key(name: str, state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """True if ``name`` is a 1-D affine parameter of a LayerNorm-like layer.
+
+    A state dict does not say a layer's type, so this goes by the module's
+    name (see ``_LAYERNORM_NAME``) and shape: a ``weight``/``bias`` of one
+    dimension whose layer has no ``running_mean`` (batch-norm is
+    :func:`is_batchnorm_key`'s). Check ``select_on_air`` on a new model family.
+    """
+    prefix, _, leaf = name.rpartition(".")
+    module = prefix.rpartition(".")[2]
+    return (
+        leaf in ("weight", "bias")
+        and state_dict[name].dim() == 1
+        and not is_batchnorm_key(name, state_dict)
+        and bool(_LAYERNORM_NAME.search(module))
+    )
+
+
 def select_on_air(
     state_dict: Mapping[str, torch.Tensor], policy: Policy = "paper"
 ) -> set[str]:
     """Names of the tensors that ``policy`` sends over the air.
 
     :param policy: ``"paper"`` (every floating tensor except batch-norm
-        parameters and buffers), ``"all_float"`` (every floating tensor), or a
+        parameters and buffers and LayerNorm parameters, :func:`is_layernorm_key`;
+        integer buffers such as position ids never go), ``"all_float"`` (every
+        floating tensor), or a
         list of glob patterns; a pattern starting with ``!`` excludes.
     """
     if isinstance(policy, str):
@@ -121,7 +148,12 @@ def select_on_air(
             )
         chosen = {k for k, v in state_dict.items() if v.is_floating_point()}
         if policy == "paper":
-            chosen = {k for k in chosen if not is_batchnorm_key(k, state_dict)}
+            chosen = {
+                k
+                for k in chosen
+                if not is_batchnorm_key(k, state_dict)
+                and not is_layernorm_key(k, state_dict)
+            }
     else:
         patterns = list(policy)
         include = [p for p in patterns if not p.startswith("!")]

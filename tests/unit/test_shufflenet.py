@@ -1,0 +1,61 @@
+"""ShuffleNetV2, CIFAR variant (issue #20, item 1): registry, size, shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from airmodel.models import get_model, list_models
+from airmodel.models.shufflenet import channel_shuffle
+from airmodel.transmitter import select_on_air
+
+
+def expected_params(widths=(116, 232, 464, 1024), blocks=(3, 7, 3), classes=10) -> int:
+    """Parameters counted from the architecture, independently of the module.
+
+    conv k x k (cin -> cout, groups g): k^2 cin cout / g; batch-norm: 2 per channel.
+    Stem: 3x3, 3 -> 24. Down unit (cin -> cout, mid = cout/2): left = depthwise
+    3x3 on cin + 1x1 cin -> mid; right = 1x1 cin -> mid, depthwise 3x3 on mid,
+    1x1 mid -> mid. Basic unit on c channels (h = c/2): 1x1 h -> h, depthwise
+    3x3 on h, 1x1 h -> h. Head: 1x1 464 -> 1024, linear 1024 -> classes.
+    """
+    total = 9 * 3 * 24 + 2 * 24
+    cin = 24
+    for cout, n in zip(widths[:3], blocks, strict=True):
+        mid = cout // 2
+        total += 9 * cin + 2 * cin + cin * mid + 2 * mid  # left branch
+        total += cin * mid + 2 * mid + 9 * mid + 2 * mid + mid * mid + 2 * mid
+        total += n * (2 * mid * mid + 9 * mid + 3 * 2 * mid)  # basic units, h = mid
+        cin = cout
+    total += cin * widths[3] + 2 * widths[3]
+    return total + widths[3] * classes + classes
+
+
+def test_shufflenetv2_parameter_count():
+    """Width 1.0, 10 classes: 1,263,854 parameters, the arithmetic above (the
+    CIFAR ShuffleNetV2 of kuangliu/pytorch-cifar, net_size=1, has this count)."""
+    assert "shufflenetv2" in list_models()
+    model = get_model("shufflenetv2", num_classes=10, in_channels=3)
+    n = sum(p.numel() for p in model.parameters())
+    assert n == expected_params() == 1_263_854
+    m100 = get_model("shufflenetv2", num_classes=100)
+    assert sum(p.numel() for p in m100.parameters()) == expected_params(classes=100)
+
+
+def test_shufflenetv2_shapes_and_policy():
+    model = get_model("shufflenetv2", 10, 1, {"width": 0.5}).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 1, 32, 32)).shape == (2, 10)
+    sd = get_model("shufflenetv2").state_dict()
+    air = select_on_air(sd, "paper")
+    assert air and all(".weight" in k or ".bias" in k for k in air)
+    assert not any(k.endswith(("running_mean", "num_batches_tracked")) for k in air)
+    bn_weights = [k for k in sd if k.endswith("running_var")]
+    assert len(sd) - len(air) == 5 * len(bn_weights)  # BN: weight, bias, 3 buffers
+    with pytest.raises(ValueError, match="width"):
+        get_model("shufflenetv2", options={"width": 0.7})
+
+
+def test_channel_shuffle_interleaves():
+    x = torch.arange(6.0).view(1, 6, 1, 1)
+    assert channel_shuffle(x).flatten().tolist() == [0, 3, 1, 4, 2, 5]
