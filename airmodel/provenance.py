@@ -16,6 +16,7 @@ import torch
 __all__ = [
     "provenance",
     "git_commit",
+    "pid_alive",
     "remove_stale_temporaries",
     "write_atomic",
     "write_json_atomic",
@@ -130,13 +131,14 @@ def remove_stale_temporaries(path: str | Path) -> list[Path]:
     removed = []
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not pid_alive(int(pid)):
             tmp.unlink(missing_ok=True)
             removed.append(tmp)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """True while process ``pid`` exists on this host."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

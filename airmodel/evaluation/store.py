@@ -24,6 +24,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from airmodel.provenance import pid_alive
+
 __all__ = [
     "FolderLock",
     "FolderLockedError",
@@ -40,16 +42,6 @@ class FolderLockedError(ValueError):
 
 class JournalCorruptError(ValueError):
     """A journal line other than the last fails its checksum or does not parse."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class FolderLock:
@@ -90,11 +82,7 @@ class FolderLock:
         old = _read_record(fd)
         # We hold the lock, so any recorded holder is gone (flock dies with it).
         self.previous = old or None
-        if (
-            old
-            and old.get("host") == platform.node()
-            and _pid_alive(old.get("pid", -1))
-        ):
+        if old and old.get("host") == platform.node() and pid_alive(old.get("pid", -1)):
             # A live process of that PID without the lock: PID reused, still stale.
             self.previous = {**old, "note": "PID alive but not holding the lock"}
         self.record = {
