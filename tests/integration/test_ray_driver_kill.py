@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 from airmodel.config import load_config
 from airmodel.evaluation.store import Journal
 from airmodel.experiment import run_experiment
+from tests.unit.test_execution import _rows
 
 ray = pytest.importorskip(
     "ray", reason="the ray extra is not installed (pip install 'airmodel[ray]')"
@@ -32,12 +32,6 @@ SWEEP = [
     "evaluation.device=cpu",
     "evaluation.threads=1",
 ]
-
-
-def _rows(out) -> list[dict]:
-    rows = json.loads((out / "results.json").read_text())["rows"]
-    rows = [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
-    return sorted(rows, key=lambda r: (r["esno_db"], r["draw"], r["denoiser"]))
 
 
 @pytest.fixture(scope="module")
