@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-all demo lint bench clean
+.PHONY: setup test test-all demo lint docs bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	# Pin torch first: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q torch==2.13.0 -e ".[dev,ray,hf]"
+	$(BIN)/pip install -q torch==2.13.0 -e ".[dev,ray,hf,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -29,5 +29,9 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check airmodel channels tests benchmarks
 
+# docs: the site into site/ (mkdocs.yml); strict: a broken link or a missing API object fails.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results site .pytest_cache

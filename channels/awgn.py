@@ -17,7 +17,8 @@ __all__ = ["AWGNChannel"]
 class AWGNChannel(SeededMixin, SionnaAWGN):
     r"""Complex AWGN: ``y = x + n``, ``n ~ CN(0, no)`` (``no/2`` per real part).
 
-    :param precision: ``"single"`` (complex64) or ``"double"`` (complex128).
+    :param str precision: ``"single"`` (complex64) or ``"double"`` (complex128).
+    :type device: str, torch.device or None
     :param device: Torch device; Sionna's default if ``None``.
 
     :input x: [..., num_symbols], torch.complex. Unit-energy symbols.

@@ -146,9 +146,9 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
 
     :param channel_model: Sionna CIR model ``(batch, num_time_steps, fs) -> (a, tau)``.
     :param csi: ``"perfect"`` or ``"ls"``.
-    :param num_ofdm_symbols, fft_size, subcarrier_spacing, cyclic_prefix_length,
-        pilot_ofdm_symbol_indices: Sionna ``ResourceGrid`` arguments
-        (``subcarrier_spacing`` [Hz]).
+    :param num_ofdm_symbols: Sionna ``ResourceGrid`` argument, as are
+        ``fft_size``, ``subcarrier_spacing`` [Hz], ``cyclic_prefix_length`` and
+        ``pilot_ofdm_symbol_indices``.
     :param interpolation_type: LS interpolation, ``"nn"``, ``"lin"`` or ``"lin_time_avg"``.
     :param slots_per_batch: Slots simulated per Sionna call (memory vs. speed).
     :param precision: ``"single"`` or ``"double"``.

@@ -352,11 +352,8 @@ def run_federated(
                 for _, unit_rows in backend.map(run_unit, pending, ctx, place=_place):
                     for row in unit_rows:
                         store(row)
-        rows = [
-            {**r, "curve": f"{r['denoiser']} @ {r['snr_db']:g} dB"} for r in folder.rows
-        ]
         plot_accuracy(
-            rows,
+            folder.rows,
             cfg.results_dir / "accuracy_vs_round.png",
             title=(
                 f"FEEL {cfg.model.name} on {cfg.data.dataset}: {f.num_devices} devices, "
@@ -364,7 +361,9 @@ def run_federated(
                 f"{f.runs} run(s); dB = Es/N0 of the summed signal per complex symbol"
             ),
             x="round",
-            curve="curve",
-            xlabel="round",
+            curve="denoiser",
+            dash="snr_db",  # colour = receiver, line style = SNR
+            dash_unit=" dB",
+            xlabel="communication round",
         )
     return cfg.results_dir
