@@ -12,7 +12,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from import_graph import cycles, import_graph, module_files  # noqa: E402
 
-
 # Modules of an optional extra: {module: the package it needs}.
 OPTIONAL = {"airmodel.federated.flower": "flwr"}
 
