@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# Pin torch first: an unpinned torch pulls a multi-GB CUDA build.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q torch==2.13.0 -e ".[dev,ray,hf,docs]"
+	$(BIN)/pip install -q torch==2.13.0 -e ".[dev,ray,hf,flower,docs]"
 	touch $(STAMP)
 
 setup: $(STAMP)

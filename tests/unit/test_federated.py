@@ -241,6 +241,37 @@ class TestUplinkAndServer:
             counts.add(int(c[0]))
         assert len(counts) > 1
 
+    def test_block_fading_inversion_law(self):
+        """Rayleigh block fading, 4 devices, threshold t = 0.1, 500 rounds.
+
+        A device drops out of a round with P = 1 - e^-t (2,000 device-rounds,
+        within 4 sigma); the common gain is c = min |h_k|^2 over the m devices
+        sent, and given m, |h|^2 - t ~ Exp(1), so E[c | m] = t + 1/m and
+        E[c] = sum_m Binom(4, e^-t)(m) (t + 1/m) / P(m >= 1) = 0.387 (mean of
+        the rounds with a sender within 4 sigma of its closed-form std).
+        """
+        t, k, rounds = 0.1, 4, 500
+        up = OverTheAirUplink(get_rayleigh(block_length=10**6), inversion_threshold=t)
+        drops, gains = 0, []
+        for r in range(rounds):
+            rnd = up.round(10.0, r)
+            for _ in range(k):
+                rnd.add(torch.ones(2))
+            rx = rnd.receive()
+            drops += k - int(rx.count[0])
+            if int(rx.count[0]):
+                gains.append(rx.info["inversion_gain"])
+        p = math.exp(-t)
+        assert drops / (k * rounds) == pytest.approx(
+            1 - p, abs=4 * math.sqrt(p * (1 - p) / (k * rounds))
+        )
+        pm = {m: math.comb(k, m) * p**m * (1 - p) ** (k - m) for m in range(1, k + 1)}
+        z = sum(pm.values())
+        mean = sum(q * (t + 1 / m) for m, q in pm.items()) / z
+        second = sum(q * ((t + 1 / m) ** 2 + 1 / m**2) for m, q in pm.items()) / z
+        sd = math.sqrt((second - mean**2) / len(gains))
+        assert sum(gains) / len(gains) == pytest.approx(mean, abs=4 * sd)
+
     def test_uplink_argument_errors(self):
         with pytest.raises(ValueError, match="inversion_threshold"):
             OverTheAirUplink("rayleigh")
