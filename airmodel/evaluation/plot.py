@@ -317,45 +317,22 @@ def _save(fig, path: str | Path) -> Path:
 
 
 def plot_accuracy(
-    rows: Sequence[dict[str, Any]],
-    path: str | Path,
-    *,
-    title: str = "",
-    clean_accuracy: float | None = None,
-    x: str = "esno_db",
-    curve: str = "denoiser",
-    xlabel: str = "Es/N0 [dB]",
-    labels: dict[str, str] | None = None,
-    dash: str | None = None,
-    dash_unit: str = "",
+    rows: Sequence[dict[str, Any]], path: str | Path, **kwargs: Any
 ) -> Path:
     """Write a PNG of accuracy [%] vs ``x`` with one mean ± std curve per
     ``curve`` value (and per ``dash`` value, drawn as line style, when given:
     ``dash="snr_db", dash_unit=" dB"`` labels curves ``"ml @ 10 dB"``).
 
-    Draws on its own Figure with an Agg canvas (:func:`_figure`).
+    The keyword arguments are :func:`figure_accuracy`'s; the Figure has its
+    own Agg canvas (pyplot and the process's backend are left alone).
     """
-    return _save(
-        figure_accuracy(
-            rows, title=title, clean_accuracy=clean_accuracy, x=x, curve=curve,
-            xlabel=xlabel, labels=labels, dash=dash, dash_unit=dash_unit,
-        ),
-        path,
-    )  # fmt: skip
+    return _save(figure_accuracy(rows, **kwargs), path)
 
 
 def plot_scheme_comparison(
-    rows: Sequence[dict[str, Any]],
-    path: str | Path,
-    *,
-    title: str = "",
-    clean_accuracy: float | None = None,
-    curve: str = "curve",
-    labels: dict[str, str] | None = None,
+    rows: Sequence[dict[str, Any]], path: str | Path, **kwargs: Any
 ) -> Path:
     """Two columns: accuracy vs Es/N0 (equal power per channel use) and vs Ew/N0
-    (equal energy per weight; rows need ``ew_n0_db``, see :func:`ew_n0_db`)."""
-    fig = figure_scheme_comparison(
-        rows, title=title, clean_accuracy=clean_accuracy, curve=curve, labels=labels
-    )
-    return _save(fig, path)
+    (equal energy per weight; rows need ``ew_n0_db``, see :func:`ew_n0_db`).
+    The keyword arguments are :func:`figure_scheme_comparison`'s."""
+    return _save(figure_scheme_comparison(rows, **kwargs), path)

@@ -13,52 +13,24 @@ import pytest
 from airmodel.config import load_config
 from airmodel.evaluation.store import Journal
 from airmodel.experiment import run_experiment
-from tests.unit.test_execution import _rows
+from tests.unit.test_execution import (  # noqa: F401  (cluster, model_args: fixtures)
+    SWEEP,
+    _rows,
+    cluster,
+    model_args,
+)
 
 ray = pytest.importorskip(
     "ray", reason="the ray extra is not installed (pip install 'airmodel[ray]')"
 )
 
-SWEEP = [
-    "seed=3",
-    "model.name=resnet8",
-    "data.dataset=digits",
-    "data.test_samples=120",
-    "receiver.kappa=20",
-    "receiver.lam_grid=[0.99,1.0]",
-    "receiver.beta_grid=[-1.0,0.0]",
-    "receiver.denoisers=[ml, mmse, {name: mmse_pb, select: validation},"
-    " {name: ml, recalibrate: 40}]",
-    "evaluation.device=cpu",
-    "evaluation.threads=1",
-]
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    """A private 2-CPU Ray cluster for the rerun (no dashboard, 80 MB store)."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=80 * 1024**2,
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
-def model_args(tmp_path_factory):
-    root = tmp_path_factory.mktemp("models")
-    return [f"model.train={{epochs: 1, batch_size: 128, lr: 0.05, out: {root}}}"]
-
 
 @pytest.mark.slow
-def test_driver_killed_resumes_without_losing_rows(cluster, tmp_path, model_args):
+def test_driver_killed_resumes_without_losing_rows(cluster, tmp_path, model_args):  # noqa: F811
     """`airmodel run` on Ray (its own 2-CPU cluster) is killed with SIGKILL once
     rows are stored; the rerun keeps every stored row unchanged and completes the
     folder to the local backend's rows (5 Es/N0 x 2 draws x 4 receivers = 40)."""
+    # the unit tests' digits sweep, more points (later overrides win)
     base = [*SWEEP, *model_args, "sweep.snr_db=[0, 5, 10, 15, 20]", "sweep.draws=2"]
     out = tmp_path / "r"
     cfg = tmp_path / "c.yaml"
