@@ -18,14 +18,21 @@ x = torch.randn(128, 3, 32, 32).contiguous(memory_format=torch.channels_last)
 with torch.inference_mode():
     for _ in range(3):
         model(x)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(5):
+    per_pass = []
+    for _ in range(7):
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         model(x)
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        per_pass.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+    print(sorted(per_pass)[3])
 """
 
 
 def _faults(env_value):
+    """(allocator applied, median minor page faults of one forward pass over 7 passes).
+
+    The median, not the sum: a stray fault burst in one pass (another process
+    on the machine, the kernel reclaiming) must not decide the test.
+    """
     out = subprocess.run(
         [sys.executable, "-c", PROBE],
         env={"AIRMODEL_KEEP_FREED_MEMORY": env_value, "PATH": ""},
@@ -41,7 +48,7 @@ def test_no_page_faults_per_forward_pass():
     skipped, off = _faults("0")
     assert applied and not skipped
     assert off > 1000, "glibc returned no memory to the OS: the probe measures nothing"
-    assert on < off / 20
+    assert on < off / 20, f"{on} faults per pass with the allocator kept, {off} without"
 
 
 def test_idempotent():
