@@ -1,0 +1,87 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. Solutions: SNR bookkeeping by hand
+#
+# Solutions to the exercises of [tutorial 2](../02_snr_bookkeeping/).
+
+# %%
+import os
+from pathlib import Path
+
+import torch
+
+import airmodel
+
+# The tutorials read configs/ and cache the model in runs/: run from the repository root.
+here = [Path.cwd(), *Path.cwd().parents, Path(airmodel.__file__).resolve().parents[1]]
+os.chdir(next(p for p in here if (p / "configs/quickstart.yaml").is_file()))
+torch.set_num_threads(1)  # a ResNet-8 on 8x8 images gains nothing from more threads
+
+from airmodel.builder import build_data, build_model
+from airmodel.config import load_config
+
+cfg = load_config("configs/quickstart.yaml")
+device = torch.device("cpu")
+model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
+data = build_data(cfg, device)  # test split + 100 validation images from the training split
+clean = data.test.accuracy(model)
+# Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
+sd = {k: v.clone() for k, v in model.state_dict().items()}
+print(f"clean test accuracy {clean:.2%} on {len(data.test)} images")
+
+import math
+
+from airmodel.link import Link
+from airmodel.transmitter.payload import flatten
+
+# %% [markdown]
+# ## Exercise 1: the Es/N0 for a 10 dB WNR
+#
+# `Es/N0 = WNR + 10 log10(1 + μ²/σ_w²)`: the mean of the weights costs that much.
+
+# %%
+w, spec = flatten(sd, "paper")
+w = w[: spec.num_air].double()
+mu, var_w = float(w.mean()), float(w.var(unbiased=False))
+esno = 10 + 10 * math.log10(1 + mu**2 / var_w)
+_, stats = Link("awgn")(sd, esno, seed=0)
+print(f"Es/N0 = {esno:.4f} dB gives WNR {stats.wnr_db:.4f} dB")
+assert abs(stats.wnr_db - 10) < 1e-3
+
+# %% [markdown]
+# ## Exercise 2: no noise, double precision: bit-exact
+
+# %%
+sd_hat, _ = Link("awgn", precision="double")(sd, float("inf"), seed=0)
+assert all(torch.equal(sd[k], sd_hat[k]) for k in sd)
+print(f"all {len(sd)} tensors rebuilt bit-exactly")
+
+# %% [markdown]
+# ## Exercise 3: a weight mean costs WNR
+#
+# `σ_w = 0.05`, `μ = 0.1`: `10 log10(1 + μ²/σ_w²) = 10 log10(5) = 6.99 dB`. The scale
+# follows the second moment `P_s = μ² + σ_w²`, so the noise grows with `μ` while the
+# variance does not.
+
+# %%
+g = torch.Generator().manual_seed(0)
+base = {"w": 0.05 * torch.randn(100_000, generator=g)}
+shifted = {"w": base["w"] + 0.1}
+_, st0 = Link("awgn")(base, 10.0, seed=0)
+_, st1 = Link("awgn")(shifted, 10.0, seed=0)
+m, v = float(base["w"].mean()), float(base["w"].var(unbiased=False))
+predicted = 10 * math.log10(1 + (m + 0.1) ** 2 / v) - 10 * math.log10(1 + m**2 / v)
+print(f"WNR {st0.wnr_db:.3f} dB -> {st1.wnr_db:.3f} dB: drop {st0.wnr_db - st1.wnr_db:.3f} dB, "
+      f"predicted {predicted:.3f} dB")
+assert abs(st0.wnr_db - st1.wnr_db - predicted) < 1e-3
