@@ -1,0 +1,156 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 5. Write your own denoiser, register it, run it from YAML
+#
+# A denoiser is a small class: given the noisy weights `y`, their per-weight noise
+# variance `no_w` and a prior (mean and variance the receiver estimated from `y`), return
+# the estimate of the sent weights. Here: **soft thresholding** around the prior mean,
+# `ŵ = μ + sign(y − μ)·max(|y − μ| − τ·sqrt(no_w), 0)`, a classic sparse-signal denoiser.
+# We check it against its closed form, register it under a name, and run a sweep from a
+# YAML config exactly as `airmodel run` does. About 20 s on 2 CPU cores.
+
+# %%
+import os
+from pathlib import Path
+
+import torch
+
+import airmodel
+
+# The tutorials read configs/ and cache the model in runs/: run from the repository root.
+here = [Path.cwd(), *Path.cwd().parents, Path(airmodel.__file__).resolve().parents[1]]
+os.chdir(next(p for p in here if (p / "configs/quickstart.yaml").is_file()))
+torch.set_num_threads(1)  # a ResNet-8 on 8x8 images gains nothing from more threads
+
+from airmodel.builder import build_data, build_model
+from airmodel.config import load_config
+
+cfg = load_config("configs/quickstart.yaml")
+device = torch.device("cpu")
+model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
+data = build_data(cfg, device)  # test split + 100 validation images from the training split
+clean = data.test.accuracy(model)
+# Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
+sd = {k: v.clone() for k, v in model.state_dict().items()}
+print(f"clean test accuracy {clean:.2%} on {len(data.test)} images")
+
+# %%
+from airmodel.receiver.denoiser import Denoiser, Prior, register_denoiser
+
+
+@register_denoiser("soft")
+class SoftThreshold(Denoiser):
+    """Soft thresholding at ``tau`` noise standard deviations around the prior mean.
+
+    :param tau: threshold in units of sqrt(no_w); 0 is ML.
+    """
+
+    name = "soft"
+
+    def __init__(self, tau: float = 1.0, **kwargs):
+        super().__init__(**kwargs)  # prior="estimated", prior_scope="global"
+        self.tau = float(tau)
+
+    def denoise(self, y: torch.Tensor, no_w: torch.Tensor, prior: Prior) -> torch.Tensor:
+        r = y - prior.mean
+        shrunk = (r.abs() - self.tau * no_w.sqrt()).clamp_min(0.0)
+        return prior.mean + torch.sign(r) * shrunk
+
+    def summary(self):
+        return {**super().summary(), "tau": self.tau}
+
+
+# %% [markdown]
+# ## Check it against theory
+#
+# * `tau = 0` must return `y` exactly (ML).
+# * On pure noise (`w = 0`, `y = n ~ N(0, σ²)`, prior mean 0) the error is the output
+#   itself, and `E[(|n| − τσ)₊²] = 2σ²[(1 + τ²) Q(τ) − τ φ(τ)]`. With 10⁶ samples the
+#   measured MSE is within 1 % of it (relative s.e. ≈ 0.3 %).
+
+# %%
+import math
+
+from scipy.stats import norm
+
+g = torch.Generator().manual_seed(0)
+sigma2 = 0.01
+y = math.sqrt(sigma2) * torch.randn(1_000_000, generator=g, dtype=torch.float64)
+no_w = torch.full_like(y, sigma2)
+prior = Prior(mean=0.0, var=1.0, source="genie")
+assert torch.equal(SoftThreshold(tau=0.0).denoise(y, no_w, prior), y)
+for tau in (0.5, 1.0, 2.0):
+    mse = float((SoftThreshold(tau=tau).denoise(y, no_w, prior) ** 2).mean())
+    theory = 2 * sigma2 * ((1 + tau**2) * norm.sf(tau) - tau * norm.pdf(tau))
+    print(f"tau {tau}: MSE {mse:.4e}, theory {theory:.4e}")
+    assert abs(mse / theory - 1) < 0.01
+
+# %% [markdown]
+# ## Run it from YAML
+#
+# `register_denoiser("soft")` put the class in airmodel's denoiser registry, so a config
+# can name it, with its options checked against the constructor's signature. A package
+# makes it available to the `airmodel` command line the same way through an entry point
+# (group `airmodel.denoisers`: `soft = "mypkg.denoisers:SoftThreshold"`); here the
+# notebook's process runs the config in-process.
+
+# %%
+import tempfile
+
+from airmodel.experiment import run_experiment
+
+out = Path(tempfile.mkdtemp())
+yaml_text = f"""
+name: soft_threshold
+out_dir: {out}/soft_threshold
+seed: 0
+model:
+  name: resnet8
+  train: {{epochs: 15, batch_size: 64, lr: 0.05, out: runs/models/quickstart}}
+data: {{dataset: digits}}
+channel: {{name: awgn}}
+receiver:
+  denoisers:
+    - ml
+    - mmse
+    - {{name: soft, options: {{tau: 0.5}}}}
+sweep: {{snr_db: [0, 4, 8], draws: 2}}
+evaluation: {{threads: 1}}
+"""
+(out / "soft.yaml").write_text(yaml_text)
+folder = run_experiment(load_config(out / "soft.yaml"), progress=False)
+print("results in", folder)
+
+# %%
+from airmodel.evaluation.report import accuracy_table, format_markdown, league_table
+from airmodel.evaluation.results import read_results
+
+from IPython.display import Markdown
+
+meta, rows = read_results(folder)
+display(Markdown(accuracy_table(rows)))  # test accuracy [%], mean ± std over 2 draws
+display(Markdown(format_markdown(league_table(rows))))  # WNR [dB] at 60 % / 80 %
+assert {r["denoiser"] for r in rows} == {"ml", "mmse", "soft"}
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Add `tau: 1.0` and `tau: 2.0` entries (give each a `label`, e.g. `soft1`). Which
+#    threshold is best at 4 dB? Is the best weight MSE also the best accuracy?
+# 2. Soft thresholding shrinks weights just as MMSE does. Add `recalibrate: 500` to the
+#    soft entry: how much accuracy does batch-norm recalibration give back?
+# 3. Make the threshold per layer: set `prior_scope: layer` in the entry and use
+#    `prior.layer_mean` (what does `Link.denoise` pass?). Check `tau=0` still equals ML.
+#
+# Solutions: [05 solutions](../05_custom_denoiser_solutions/).
