@@ -72,7 +72,8 @@ class SoftThreshold(Denoiser):
 # * Exercise 1: `soft0.5`, `soft1`, `soft2`. The weights are not sparse: τ = 0.5 gives
 #   the lowest weight MSE, τ = 2 zeroes so many weights that its MSE exceeds ML's; and
 #   even the lowest MSE does not give the best accuracy (ML's).
-# * Exercise 2: `soft0.5+bn500`: recalibration gives back much of what shrinkage cost.
+# * Exercise 2: `soft0.5+bn500`: recalibration more than recovers what shrinkage cost
+#   (compare it with `soft0.5` and with `ml`).
 # * Exercise 3: nothing to change in the class. With `prior_scope: layer`,
 #   `Link.denoise` fits one prior per on-air tensor and `prior.mean` is a per-weight
 #   vector (each weight gets its layer's mean), which `y - prior.mean` already handles.
