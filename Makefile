@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-all demo lint docs bench clean
+.PHONY: setup test test-all demo lint docs results-page bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -29,9 +29,16 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check airmodel channels tests benchmarks
 
-# docs: the site into site/ (mkdocs.yml); strict: a broken link or a missing API object fails.
+# results-page: docs/results.md and its plots from the results folders under docs/data/
+# (docs/data/questions.yaml); results/quickstart, when `make demo` wrote it, replaces
+# docs/data/quickstart first, so the page shows what HEAD prints.
+results-page: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python docs/gen_results.py
+
+# docs: the site into site/ (mkdocs.yml); strict: a broken link or anchor, a missing API
+# object or a failing tutorial cell (mkdocs-jupyter executes docs/tutorials/*.py) fails.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	OMP_NUM_THREADS=1 NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 clean:
-	rm -rf $(VENV) results site .pytest_cache
+	rm -rf $(VENV) results site .pytest_cache .cache/mkdocs-jupyter

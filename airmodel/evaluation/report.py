@@ -1,15 +1,22 @@
 # SPDX-License-Identifier: Apache-2.0
-"""League tables from a results folder: SNR/WNR at target accuracy, gain over ML."""
+"""League tables from a results folder: SNR/WNR at target accuracy, gain over ML.
+
+``airmodel report FOLDER... --markdown`` writes one section per folder that names
+what produced its numbers (command, commit, model and clean accuracy, draws,
+selection protocol): docs/gen_results.py builds the results page from it.
+"""
 
 from __future__ import annotations
 
 import math
+import shlex
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 
 from airmodel.evaluation.results import read_results
 from airmodel.evaluation.store import Journal
@@ -17,8 +24,11 @@ from airmodel.evaluation.store import Journal
 __all__ = [
     "accuracy_table",
     "crossing",
+    "federated_table",
     "league_table",
     "format_markdown",
+    "markdown_report",
+    "run_facts",
     "summary",
 ]
 
@@ -45,22 +55,23 @@ def league_table(
 ) -> list[dict[str, Any]]:
     """One line per denoiser: ``x`` where mean accuracy reaches each target.
 
-    The x of a point is the mean over its draws (WNR differs slightly per draw only
-    through the weights' statistics). ``gain_db@t`` = reference's crossing minus
+    The x of a point is the mean over that denoiser's draws there (WNR differs
+    slightly per draw only through the weights' statistics; curves of different
+    schemes have different x at one Es/N0, e.g. ``ew_n0_db``). ``gain_db@t`` = reference's crossing minus
     this one's (positive = needs less SNR). ``evaluations`` = mean model
     evaluations spent on selection per (point, draw).
     """
     acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    xval: dict[float, list[float]] = defaultdict(list)
+    xval: dict[tuple[str, float], list[float]] = defaultdict(list)
     evals: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         acc[r["denoiser"]][r["esno_db"]].append(r["accuracy"])
-        xval[r["esno_db"]].append(r[x])
+        xval[(r["denoiser"], r["esno_db"])].append(r[x])
         evals[r["denoiser"]].append(float(r.get("evaluations") or 0))
     table = []
     for name, by_pt in acc.items():
         pts = sorted(by_pt)
-        xs = [float(np.mean(xval[p])) for p in pts]
+        xs = [float(np.mean(xval[(name, p)])) for p in pts]
         ys = [float(np.mean(by_pt[p])) for p in pts]
         line: dict[str, Any] = {
             "denoiser": name,
@@ -138,7 +149,7 @@ def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
     holds no inference rows (federated runs).
     """
     rows = read_results(folder)[1] if _has_results(folder) else []
-    rows = [r for r in rows if "accuracy" in r and "wnr_db" in r]
+    rows = [r for r in rows if "accuracy" in r and "wnr_db" in r and "esno_db" in r]
     if not rows:
         return ""
     rows = [{**r, "denoiser": r.get("curve", r["denoiser"])} for r in rows]
@@ -150,33 +161,234 @@ def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
     return format_markdown([{k: line[k] for k in keep} for line in table])
 
 
+def federated_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown: final-round test accuracy [%] per (Es/N0, receiver), mean ± std over runs.
+
+    ``peak`` is the best evaluated round's accuracy (mean over runs); ``rounds`` the
+    last round of each run (fewer than configured when a run diverged).
+    """
+    last: dict[tuple[float, str], list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r.get("last"):
+            last[(float(r["snr_db"]), r["denoiser"])].append(r)
+    out = [
+        "| Es/N0 [dB] | receiver | final accuracy [%] | peak [%] | runs | rounds |",
+        "|---|---|---|---|---|---|",
+    ]
+    for (snr, name), rs in sorted(last.items(), key=lambda kv: (-kv[0][0], kv[0][1])):
+        acc = [100 * r["accuracy"] for r in rs]
+        peak = np.mean([100 * r.get("peak_accuracy", r["accuracy"]) for r in rs])
+        rounds = sorted({int(r["round"]) for r in rs})
+        out.append(
+            f"| {snr:g} | {name} | {np.mean(acc):.1f} ± {np.std(acc):.1f} | "
+            f"{peak:.1f} | {len(rs)} | {', '.join(map(str, rounds))} |"
+        )
+    return "\n".join(out)
+
+
+def _provenance(folder: Path) -> list[dict[str, Any]]:
+    """The folder's invocation records (``provenance.json``), oldest first."""
+    import json
+
+    path = folder / "provenance.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    return data if isinstance(data, list) else [data]
+
+
+def _selection(den: list[dict[str, Any]], kappa: Any) -> str:
+    """How the receivers' parameters were chosen, from the config's denoiser entries."""
+    parts = []
+    sel = sorted({d.get("select", "fixed") for d in den} - {"fixed"})
+    on_val = [s for s in sel if s in ("validation", "fit", "fit_layer")]
+    if on_val:
+        parts.append(
+            f"MMSE_pb's (λ, β) chosen per draw on {kappa} labelled training images "
+            f"({', '.join(on_val)}; never the test set)"
+        )
+    recal = sorted({int(d.get("recalibrate") or 0) for d in den} - {0})
+    if recal:
+        parts.append(
+            "batch-norm recalibration (`+bnN`) on N unlabelled training images "
+            f"(N = {', '.join(map(str, recal))})"
+        )
+    oracles = [s for s in sel if s.startswith("oracle")]
+    if oracles:
+        parts.append(
+            f"**`[{', '.join(oracles)}]` selects on the test set: an oracle**, "
+            "an upper bound, not a receiver"
+        )
+    return "; ".join(parts) if parts else "none: every receiver is parameter-free"
+
+
+def run_facts(folder: str | Path) -> dict[str, str]:
+    """What produced a results folder, one line each: ``command``, ``model``,
+    ``link``, ``draws``, ``selection``, ``provenance``.
+
+    Read from ``config.yaml``, ``provenance.json`` (the first invocation's
+    ``argv``, git commit and versions) and ``meta.json`` (clean accuracy).
+    """
+    folder = Path(folder)
+    cfg = yaml.safe_load((folder / "config.yaml").read_text()) or {}
+    meta, rows = read_results(folder)
+    prov = _provenance(folder)
+    first = prov[0] if prov else meta.get("provenance", {})
+    facts: dict[str, str] = {}
+    argv = first.get("argv")
+    if argv:
+        facts["command"] = f"`{shlex.join(['airmodel', *argv[1:]])}`"
+        if len(prov) > 1:
+            facts["command"] += f" ({len(prov)} invocations: resumed or extended)"
+    model, data = cfg.get("model", {}), cfg.get("data", {})
+    clean = meta.get("clean_accuracy")
+    n_test = meta.get("test_images")
+    fed = cfg.get("experiment") == "federated"
+    if fed:
+        f = cfg.get("federated", {})
+        facts["model"] = (
+            f"{model.get('name')} on {data.get('dataset')}, trained from scratch by "
+            f"{f.get('num_devices')} devices ({f.get('active')} active per round, "
+            f"split `{f.get('split')}`, {f.get('local_epochs')} local epochs), "
+            f"{f.get('rounds')} rounds; scored on {n_test} test images"
+        )
+    else:
+        acc = f"{100 * clean:.2f} %" if isinstance(clean, int | float) else "n/a"
+        on = f" on {n_test} test images" if n_test else ""
+        facts["model"] = (
+            f"{model.get('name')} on {data.get('dataset')}, clean test accuracy {acc}{on}"
+        )
+    t, ch = cfg.get("transmitter", {}), cfg.get("channel", {})
+    schemes = [c.get("label") for c in t.get("compare") or []] or [t.get("scheme")]
+    opts = ch.get("options") or {}
+    chan = ch.get("name", "?") + (f" {opts}" if opts else "")
+    facts["link"] = f"{', '.join(map(str, schemes))} over {chan}"
+    snr_key = "snr_db" if fed else "esno_db"
+    pts = sorted({float(r[snr_key]) for r in rows if snr_key in r})
+    if fed:
+        runs = cfg.get("federated", {}).get("runs")
+        facts["draws"] = (
+            f"{runs} run(s) per (Es/N0, receiver); Es/N0 of the summed signal "
+            f"{', '.join(f'{p:g}' for p in pts)} dB"
+        )
+    else:
+        draws = cfg.get("sweep", {}).get("draws")
+        span = f"{pts[0]:g} … {pts[-1]:g} dB ({len(pts)} points)" if pts else "none"
+        facts["draws"] = f"{draws} noise draws per point; Es/N0 {span}"
+    den = cfg.get("receiver", {}).get("denoisers") or []
+    facts["selection"] = _selection(den, cfg.get("receiver", {}).get("kappa"))
+    v = first.get("versions", {})
+    commit = str(first.get("git_commit") or "unknown")[:7]
+    when = str(first.get("invoked_at") or "")[:10]
+    facts["provenance"] = (
+        f"git {commit}{', ' + when if when else ''}; seed {first.get('seed')}; "
+        + ", ".join(f"{k} {v[k]}" for k in ("airmodel", "torch", "sionna") if k in v)
+    )
+    return facts
+
+
+def markdown_report(
+    folder: str | Path,
+    targets: Sequence[float] = (0.6, 0.8),
+    by_snr: bool = True,
+) -> str:
+    """A markdown section for one results folder: its :func:`run_facts` as a list,
+    the league table (WNR at each target accuracy, gain over ML; with energy per
+    weight for scheme comparisons) or, for federated runs, :func:`federated_table`;
+    with ``by_snr`` the mean ± std accuracy per Es/N0 point as well."""
+    folder = Path(folder)
+    meta, rows = read_results(folder)
+    lines = [f"- **{k}**: {v}" for k, v in run_facts(folder).items()]
+    out = ["\n".join(lines), ""]
+    if rows and "round" in rows[0]:
+        out.append(federated_table(rows))
+        return "\n".join(out) + "\n"
+    if rows and "curve" in rows[0]:  # scheme comparison: one curve per scheme+receiver
+        # WNR means differ per scheme: compare at equal Es/N0 and equal energy per
+        # weight, gains over the first curve.
+        rows = [{**r, "denoiser": r["curve"]} for r in rows]
+        ref = rows[0]["curve"]
+        for x, what in (
+            ("esno_db", "Es/N0 [dB] (equal energy per channel use)"),
+            ("ew_n0_db", "Ew/N0 [dB] (equal energy per weight)"),
+        ):
+            table = league_table(rows, targets, x=x, reference=ref)
+            keep = ["denoiser", "draws"]
+            keep += [f"{k}@{t:.0%}" for t in targets for k in (x, "gain_db")]
+            out += [
+                f"{what} at which the mean accuracy reaches each target; gain "
+                f"over `{ref}` [dB]:",
+                "",
+            ]
+            out += [format_markdown([{k: ln[k] for k in keep} for ln in table]), ""]
+        out.pop()
+    else:
+        keep = ["denoiser", "draws"]
+        keep += [f"{k}@{t:.0%}" for t in targets for k in ("wnr_db", "gain_db")]
+        keep += ["peak_accuracy", "evaluations"]
+        table = league_table(rows, targets, x="wnr_db")
+        out += [
+            "WNR [dB] at which the mean accuracy reaches each target; gain over "
+            "ML [dB]:",
+            "",
+        ]
+        out.append(format_markdown([{k: ln[k] for k in keep} for ln in table]))
+    if by_snr:
+        out += [
+            "",
+            "Test accuracy [%], mean ± std over draws:",
+            "",
+            accuracy_table(rows),
+        ]
+    return "\n".join(out) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    """``airmodel report RESULTS_DIR [--x wnr_db] [--by-snr]`` (or ``python -m ...``)."""
+    """``airmodel report FOLDER... [--x wnr_db] [--by-snr] [--markdown]``."""
     import argparse
 
     p = argparse.ArgumentParser(prog="airmodel report", description=__doc__)
-    p.add_argument("folder")
+    p.add_argument("folders", nargs="+", metavar="FOLDER")
     p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
     p.add_argument("--targets", default="0.6,0.8")
     p.add_argument(
         "--by-snr", action="store_true", help="also print accuracy per Es/N0 point"
     )
-    a = p.parse_args(argv)
-    if not _has_results(a.folder):
-        p.error(
-            f"{a.folder} holds no {Journal.NAME} or results.json; pass a results "
-            "folder written by `airmodel run`."
-        )
-    meta, rows = read_results(a.folder)
-    targets = [float(t) for t in a.targets.split(",")]
-    print(
-        f"clean accuracy {meta.get('clean_accuracy')}, test images "
-        f"{meta.get('test_images')}"
+    p.add_argument(
+        "--markdown",
+        action="store_true",
+        help="one markdown section per folder, naming command, model, clean "
+        "accuracy, draws and selection protocol (docs/gen_results.py uses it)",
     )
-    print(format_markdown(league_table(rows, targets, x=a.x)))
-    if a.by_snr:
-        print()
-        print(accuracy_table(rows))
+    a = p.parse_args(argv)
+    for folder in a.folders:
+        if not _has_results(folder):
+            p.error(
+                f"{folder} holds no {Journal.NAME} or results.json; pass a results "
+                "folder written by `airmodel run`."
+            )
+    targets = [float(t) for t in a.targets.split(",")]
+    for i, folder in enumerate(a.folders):
+        if i:
+            print()
+        if a.markdown:
+            print(f"### {Path(folder).name}\n")
+            print(markdown_report(folder, targets, by_snr=a.by_snr), end="")
+            continue
+        meta, rows = read_results(folder)
+        if len(a.folders) > 1:
+            print(folder)
+        if rows and "round" in rows[0]:
+            print(federated_table(rows))
+            continue
+        print(
+            f"clean accuracy {meta.get('clean_accuracy')}, test images "
+            f"{meta.get('test_images')}"
+        )
+        print(format_markdown(league_table(rows, targets, x=a.x)))
+        if a.by_snr:
+            print()
+            print(accuracy_table(rows))
 
 
 if __name__ == "__main__":
