@@ -77,7 +77,7 @@ def sync_live(q: dict[str, Any]) -> bool:
 def find_folder(q: dict[str, Any]) -> Path | None:
     """The first of ``q``'s folders that exists under docs/data."""
     for name in q.get("folders") or []:
-        if (DATA / name / "rows.jsonl").is_file():
+        if any((DATA / name / f).is_file() for f in ("rows.jsonl", "results.json")):
             return DATA / name
     return None
 

@@ -41,7 +41,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -63,7 +64,9 @@ from airmodel.receiver.denoiser import ML, MMSE, MMSEpb
 snr_db = 2.0  # Es/N0 per complex symbol
 link = Link("awgn")
 tx = link.transmit(sd, snr_db, seed=0)
-print(f"{tx.spec.num_air:,} weights over the air, {tx.spec.num_air // 2:,} complex symbols")
+print(
+    f"{tx.spec.num_air:,} weights over the air, {tx.spec.num_air // 2:,} complex symbols"
+)
 
 # %% [markdown]
 # ML takes `y` as it is; MMSE shrinks it towards a Gaussian prior whose mean and variance
@@ -86,11 +89,18 @@ for name, den in [("ml", ML()), ("mmse", MMSE())]:
     sd_hat, stats = link.rebuild(tx, den)
     results[name] = (stats, data.test.accuracy_of(sd_hat, model))
 
-w_hat, sel = Link.denoise(tx, MMSEpb(), score=val_accuracy,
-                          lam_grid=cfg.receiver.lam_grid, beta_grid=cfg.receiver.beta_grid)
+w_hat, sel = Link.denoise(
+    tx,
+    MMSEpb(),
+    score=val_accuracy,
+    lam_grid=cfg.receiver.lam_grid,
+    beta_grid=cfg.receiver.beta_grid,
+)
 sd_hat, stats = link.rebuild(tx, w_hat=w_hat)
 results["mmse_pb"] = (stats, data.test.accuracy_of(sd_hat, model))
-print(f"MMSE_pb chose lam={sel.lam}, beta={sel.beta} ({sel.evaluations} validation evaluations)")
+print(
+    f"MMSE_pb chose lam={sel.lam}, beta={sel.beta} ({sel.evaluations} validation evaluations)"
+)
 
 print(f"\nEs/N0 {snr_db} dB, WNR {stats.wnr_db:.2f} dB, clean accuracy {clean:.1%}")
 print(f"{'receiver':10s} {'weight MSE':>11s} {'test accuracy':>14s}")
@@ -116,7 +126,9 @@ p_s, var_w = float((w**2).mean()), float(w.var())
 sigma_n2 = p_s / 10 ** (snr_db / 10)
 ml_stats, mmse_stats = results["ml"][0], results["mmse"][0]
 mmse_theory = var_w * sigma_n2 / (var_w + sigma_n2)
-print(f"noise variance per weight: link {float(ml_stats.noise_var.mean()):.4e}, theory {sigma_n2:.4e}")
+print(
+    f"noise variance per weight: link {float(ml_stats.noise_var.mean()):.4e}, theory {sigma_n2:.4e}"
+)
 print(f"ML MSE   {ml_stats.weight_mse:.4e}   theory {sigma_n2:.4e}")
 print(f"MMSE MSE {mmse_stats.weight_mse:.4e}   theory {mmse_theory:.4e}")
 assert abs(float(ml_stats.noise_var.mean()) / sigma_n2 - 1) < 1e-4

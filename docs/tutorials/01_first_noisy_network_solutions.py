@@ -35,7 +35,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -85,8 +86,10 @@ for seed in range(3):
     accs.append(data.test.accuracy_of(sd_hat, model))
 p = float(np.mean(accs))
 print("ML accuracy per draw:", [f"{a:.1%}" for a in accs])
-print(f"mean {p:.1%}, std over draws {np.std(accs, ddof=1):.1%}, "
-      f"binomial s.e. of one draw {np.sqrt(p * (1 - p) / len(data.test)):.1%}")
+print(
+    f"mean {p:.1%}, std over draws {np.std(accs, ddof=1):.1%}, "
+    f"binomial s.e. of one draw {np.sqrt(p * (1 - p) / len(data.test)):.1%}"
+)
 # To tell two receivers 2 % apart at 2 sigma, you need about (2 * std / 2 %)^2 draws each.
 
 # %% [markdown]
@@ -104,6 +107,11 @@ sd_ml, _ = link.rebuild(tx, ML())
 pool = data.validation.unlabelled  # 500 unlabelled training images (no labels)
 sd_bn = recalibrate_bn_state(sd_ml, model, pool)
 changed = [k for k in sd_ml if not torch.equal(sd_ml[k], sd_bn[k])]
-assert changed and all(k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in changed), changed
-acc_ml, acc_bn = data.test.accuracy_of(sd_ml, model), data.test.accuracy_of(sd_bn, model)
+assert changed and all(
+    k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in changed
+), changed
+acc_ml, acc_bn = (
+    data.test.accuracy_of(sd_ml, model),
+    data.test.accuracy_of(sd_bn, model),
+)
 print(f"2 dB: ML {acc_ml:.1%}, ML + recalibration on {len(pool)} images {acc_bn:.1%}")

@@ -37,7 +37,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -72,8 +73,10 @@ wnr_db = 10 * math.log10(var_w / sigma_n2)
 print(f"N0 = {n0:.4f} per complex symbol ({n0 / 2:.4f} per real part)")
 print(f"P_s = mean(w^2) = {p_s:.4e}, mu = {mu:.2e}, var(w) = {var_w:.4e}")
 print(f"sigma_n^2 = N0 * scale^2 / 2 = {sigma_n2:.4e} per weight")
-print(f"WNR = {wnr_db:.3f} dB = Es/N0 - 10 log10(1 + mu^2/var) = "
-      f"{snr_db - 10 * math.log10(1 + mu**2 / var_w):.3f} dB")
+print(
+    f"WNR = {wnr_db:.3f} dB = Es/N0 - 10 log10(1 + mu^2/var) = "
+    f"{snr_db - 10 * math.log10(1 + mu**2 / var_w):.3f} dB"
+)
 
 # %% [markdown]
 # ## What the link measures
@@ -91,11 +94,15 @@ x, side = link.scheme.modulate(w.float(), power=p_s)
 es = float((x.abs() ** 2).double().mean())
 tx = link.transmit(sd, snr_db, seed=0)
 _, stats = link.rebuild(tx)
-e = (tx.reception.y.double() - w)  # noise on each received weight
+e = tx.reception.y.double() - w  # noise on each received weight
 print(f"Es measured {es:.6f} (want 1)")
-print(f"noise per weight: measured {float((e**2).mean()):.4e}, by hand {sigma_n2:.4e}, "
-      f"handed to the denoiser {float(tx.reception.no_w[0]):.4e}")
-print(f"  on I (even weights) {float((e[0::2]**2).mean()):.4e}, on Q {float((e[1::2]**2).mean()):.4e}")
+print(
+    f"noise per weight: measured {float((e**2).mean()):.4e}, by hand {sigma_n2:.4e}, "
+    f"handed to the denoiser {float(tx.reception.no_w[0]):.4e}"
+)
+print(
+    f"  on I (even weights) {float((e[0::2] ** 2).mean()):.4e}, on Q {float((e[1::2] ** 2).mean()):.4e}"
+)
 print(f"WNR: link {stats.wnr_db:.3f} dB, by hand {wnr_db:.3f} dB")
 assert abs(es - 1) < 1e-5
 assert abs(float((e**2).mean()) / sigma_n2 - 1) < 0.03
@@ -115,9 +122,13 @@ awgn = channels.get("awgn")
 awgn.seed(1)
 ones = torch.ones(1_000_000, dtype=torch.complex64)
 noise = awgn(ones, n0) - ones
-print(f"E|n|^2 = {float((noise.abs()**2).double().mean()):.5f}, N0 = {n0:.5f}; "
-      f"per real part {float(noise.real.double().var()):.5f}, N0/2 = {n0 / 2:.5f}")
-assert abs(float((noise.abs() ** 2).double().mean()) / n0 - 1) < 0.01  # 10^6 symbols: s.e. 0.1 %
+print(
+    f"E|n|^2 = {float((noise.abs() ** 2).double().mean()):.5f}, N0 = {n0:.5f}; "
+    f"per real part {float(noise.real.double().var()):.5f}, N0/2 = {n0 / 2:.5f}"
+)
+assert (
+    abs(float((noise.abs() ** 2).double().mean()) / n0 - 1) < 0.01
+)  # 10^6 symbols: s.e. 0.1 %
 
 # %% [markdown]
 # ## Exercises

@@ -34,7 +34,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -82,6 +83,8 @@ _, st0 = Link("awgn")(base, 10.0, seed=0)
 _, st1 = Link("awgn")(shifted, 10.0, seed=0)
 m, v = float(base["w"].mean()), float(base["w"].var(unbiased=False))
 predicted = 10 * math.log10(1 + (m + 0.1) ** 2 / v) - 10 * math.log10(1 + m**2 / v)
-print(f"WNR {st0.wnr_db:.3f} dB -> {st1.wnr_db:.3f} dB: drop {st0.wnr_db - st1.wnr_db:.3f} dB, "
-      f"predicted {predicted:.3f} dB")
+print(
+    f"WNR {st0.wnr_db:.3f} dB -> {st1.wnr_db:.3f} dB: drop {st0.wnr_db - st1.wnr_db:.3f} dB, "
+    f"predicted {predicted:.3f} dB"
+)
 assert abs(st0.wnr_db - st1.wnr_db - predicted) < 1e-3

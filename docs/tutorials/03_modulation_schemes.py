@@ -48,7 +48,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -64,11 +65,19 @@ from airmodel.receiver.denoiser import ML
 schemes = {
     "analog": None,  # Link's default: AnalogScheme
     "q4 uncoded QPSK": DigitalScheme("q4", code_rate=None, num_bits_per_symbol=2),
-    "q8 LDPC 1/2 16-QAM": DigitalScheme("q8", code_rate=0.5, num_bits_per_symbol=4,
-                                        decoding="sampled", num_sampled_codewords=16),
+    "q8 LDPC 1/2 16-QAM": DigitalScheme(
+        "q8",
+        code_rate=0.5,
+        num_bits_per_symbol=4,
+        decoding="sampled",
+        num_sampled_codewords=16,
+    ),
 }
-points = {"analog": [-4, 0, 4, 8, 12], "q4 uncoded QPSK": [0, 4, 8, 12, 16],
-          "q8 LDPC 1/2 16-QAM": [2, 4, 6, 8]}
+points = {
+    "analog": [-4, 0, 4, 8, 12],
+    "q4 uncoded QPSK": [0, 4, 8, 12, 16],
+    "q8 LDPC 1/2 16-QAM": [2, 4, 6, 8],
+}
 rows, infos = [], {}
 for label, scheme in schemes.items():
     link = Link("awgn", scheme=scheme)
@@ -77,14 +86,24 @@ for label, scheme in schemes.items():
         tx = link.transmit(sd, snr, seed=0)
         sd_hat, st = link.rebuild(tx, ML())
         infos[label, snr] = tx.reception.info
-        rows.append({"curve": label, "denoiser": "ml", "esno_db": float(snr), "draw": 0,
-                     "ew_n0_db": snr + 10 * math.log10(cu), "weight_mse": st.weight_mse,
-                     "accuracy": data.test.accuracy_of(sd_hat, model)})
+        rows.append(
+            {
+                "curve": label,
+                "denoiser": "ml",
+                "esno_db": float(snr),
+                "draw": 0,
+                "ew_n0_db": snr + 10 * math.log10(cu),
+                "weight_mse": st.weight_mse,
+                "accuracy": data.test.accuracy_of(sd_hat, model),
+            }
+        )
     print(f"{label:20s} {cu:g} channel uses per weight")
 
 print(f"\n{'scheme':20s} {'Es/N0':>6s} {'Ew/N0':>6s} {'accuracy':>9s}")
 for r in rows:
-    print(f"{r['curve']:20s} {r['esno_db']:6.1f} {r['ew_n0_db']:6.1f} {r['accuracy']:9.1%}")
+    print(
+        f"{r['curve']:20s} {r['esno_db']:6.1f} {r['ew_n0_db']:6.1f} {r['accuracy']:9.1%}"
+    )
 
 # %% [markdown]
 # ## Check: channel uses and bit errors
@@ -131,8 +150,13 @@ def show(fig):  # airmodel's figures have their own canvas: render them as PNG
     return Image(buf.getvalue())
 
 
-show(figure_scheme_comparison(rows, clean_accuracy=clean,
-                              title="ResNet-8 on digits, ML receiver, one draw per point"))
+show(
+    figure_scheme_comparison(
+        rows,
+        clean_accuracy=clean,
+        title="ResNet-8 on digits, ML receiver, one draw per point",
+    )
+)
 
 # %% [markdown]
 # ## Exercises

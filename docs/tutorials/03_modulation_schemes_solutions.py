@@ -35,7 +35,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -59,8 +60,14 @@ def curve(scheme, points, den=None):
     for snr in points:
         tx = link.transmit(sd, snr, seed=0)
         sd_hat, _ = link.rebuild(tx, den or ML())
-        out.append((snr, snr + 10 * math.log10(cu), data.test.accuracy_of(sd_hat, model),
-                    tx.reception.info))
+        out.append(
+            (
+                snr,
+                snr + 10 * math.log10(cu),
+                data.test.accuracy_of(sd_hat, model),
+                tx.reception.info,
+            )
+        )
     return out
 
 
@@ -73,12 +80,18 @@ def curve(scheme, points, den=None):
 # remember that the LDPC link spends 8 times as many channel uses as analog.
 
 # %%
-ldpc = DigitalScheme("q8", code_rate=0.5, num_bits_per_symbol=4, decoding="sampled",
-                     num_sampled_codewords=16)
+ldpc = DigitalScheme(
+    "q8",
+    code_rate=0.5,
+    num_bits_per_symbol=4,
+    decoding="sampled",
+    num_sampled_codewords=16,
+)
 curves = {
     "analog": curve(None, [2, 4, 6, 8, 10]),
-    "q4 uncoded QPSK": curve(DigitalScheme("q4", code_rate=None, num_bits_per_symbol=2),
-                             [6, 8, 10, 12]),
+    "q4 uncoded QPSK": curve(
+        DigitalScheme("q4", code_rate=None, num_bits_per_symbol=2), [6, 8, 10, 12]
+    ),
     "q8 LDPC 1/2 16-QAM": curve(ldpc, [6, 7, 8]),
 }
 at90 = {}
@@ -113,7 +126,9 @@ q8 = DigitalScheme("q8", code_rate=None, num_bits_per_symbol=2)
 esno = 20 * math.log10(norm.isf(1e-3))
 link = Link("awgn", scheme=q8)
 tx = link.transmit(sd, esno, seed=0)
-print(f"{link.scheme.channel_uses_per_weight:g} channel uses per weight; at {esno:.2f} dB "
-      f"BER {tx.reception.info['ber']:.2e}")
+print(
+    f"{link.scheme.channel_uses_per_weight:g} channel uses per weight; at {esno:.2f} dB "
+    f"BER {tx.reception.info['ber']:.2e}"
+)
 assert link.scheme.channel_uses_per_weight == 4
 assert abs(tx.reception.info["ber"] / 1e-3 - 1) < 0.15

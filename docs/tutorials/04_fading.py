@@ -39,7 +39,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -66,10 +67,12 @@ y = ray.apply(x, h, n0)
 x_hat = y / h  # zero forcing
 no_eff = n0 / h.abs() ** 2  # predicted noise variance per symbol
 ratio = float(((x_hat - x).abs() ** 2 / no_eff).double().mean())
-print(f"E|h|^2 = {float((h.abs()**2).double().mean()):.4f} (want 1)")
+print(f"E|h|^2 = {float((h.abs() ** 2).double().mean()):.4f} (want 1)")
 print(f"normalized error variance {ratio:.4f} (want 1)")
-print(f"per-symbol noise: median {float(no_eff.median()) / n0:.2f} N0, "
-      f"90th percentile {float(no_eff.quantile(0.9)) / n0:.1f} N0, max {float(no_eff.max()) / n0:.0f} N0")
+print(
+    f"per-symbol noise: median {float(no_eff.median()) / n0:.2f} N0, "
+    f"90th percentile {float(no_eff.quantile(0.9)) / n0:.1f} N0, max {float(no_eff.max()) / n0:.0f} N0"
+)
 assert abs(ratio - 1) < 0.005
 assert abs(float((h.abs() ** 2).double().mean()) - 1) < 0.005
 
@@ -119,15 +122,21 @@ for label, t in [("per-weight no_w", tx), ("average noise only", averaged_noise(
     for name, den in [("ml", ML()), ("mmse", MMSE())]:
         sd_hat, st = link.rebuild(t, den)
         rows.append((label, name, st.weight_mse, data.test.accuracy_of(sd_hat, model)))
-        sd_bn = recalibrate_bn_state(sd_hat, model, pool)  # then batch-norm recalibration
-        rows.append((label, name + "+bn500", st.weight_mse, data.test.accuracy_of(sd_bn, model)))
+        sd_bn = recalibrate_bn_state(
+            sd_hat, model, pool
+        )  # then batch-norm recalibration
+        rows.append(
+            (label, name + "+bn500", st.weight_mse, data.test.accuracy_of(sd_bn, model))
+        )
 print(f"Rayleigh, Es/N0 {snr_db} dB, clean accuracy {clean:.1%}")
 print(f"{'noise given':20s} {'receiver':11s} {'weight MSE':>10s} {'accuracy':>9s}")
 for r in rows:
     print(f"{r[0]:20s} {r[1]:11s} {r[2]:10.3e} {r[3]:9.1%}")
 mse = {(r[0], r[1]): r[2] for r in rows}
 assert mse["per-weight no_w", "mmse"] < mse["average noise only", "mmse"]
-assert mse["per-weight no_w", "ml"] == mse["average noise only", "ml"]  # ML ignores no_w
+assert (
+    mse["per-weight no_w", "ml"] == mse["average noise only", "ml"]
+)  # ML ignores no_w
 
 # %% [markdown]
 # ## Exercises

@@ -34,7 +34,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -53,7 +54,9 @@ def gap(link, seeds=(0,)):
         tx = link.transmit(sd, 10.0, seed=seed)
         per = link.rebuild(tx, MMSE())[1].weight_mse
         avg = link.rebuild(averaged_noise(tx), MMSE())[1].weight_mse
-        spread = float(tx.reception.no_w.double().std() / tx.reception.no_w.double().mean())
+        spread = float(
+            tx.reception.no_w.double().std() / tx.reception.no_w.double().mean()
+        )
         out.append((per, avg, spread))
     return out
 
@@ -67,11 +70,15 @@ def gap(link, seeds=(0,)):
 # helps within each draw (asserted).
 
 # %%
-for name, link in [("fast", Link("rayleigh")),
-                   ("block 1000", Link(channels.get("rayleigh", block_length=1000)))]:
+for name, link in [
+    ("fast", Link("rayleigh")),
+    ("block 1000", Link(channels.get("rayleigh", block_length=1000))),
+]:
     for per, avg, spread in gap(link, seeds=(0, 1, 2)):
-        print(f"{name:10s} MMSE MSE per-weight {per:.3e}, average {avg:.3e}, "
-              f"std/mean of no_w {spread:.1f}")
+        print(
+            f"{name:10s} MMSE MSE per-weight {per:.3e}, average {avg:.3e}, "
+            f"std/mean of no_w {spread:.1f}"
+        )
         assert per <= avg
 
 # %% [markdown]
@@ -81,10 +88,12 @@ for name, link in [("fast", Link("rayleigh")),
 # the average is almost as good as the per-weight variance and the gap shrinks.
 
 # %%
-(per_r, avg_r, spread_r), = gap(Link(channels.get("rician", k_factor=10)))
-(per_f, avg_f, spread_f), = gap(Link("rayleigh"))
-print(f"Rician K=10: ratio avg/per {avg_r / per_r:.2f} (spread {spread_r:.2f}); "
-      f"Rayleigh: {avg_f / per_f:.2f} (spread {spread_f:.1f})")
+((per_r, avg_r, spread_r),) = gap(Link(channels.get("rician", k_factor=10)))
+((per_f, avg_f, spread_f),) = gap(Link("rayleigh"))
+print(
+    f"Rician K=10: ratio avg/per {avg_r / per_r:.2f} (spread {spread_r:.2f}); "
+    f"Rayleigh: {avg_f / per_f:.2f} (spread {spread_f:.1f})"
+)
 assert avg_r / per_r < avg_f / per_f
 
 # %% [markdown]

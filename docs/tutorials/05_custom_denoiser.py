@@ -39,7 +39,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -62,7 +63,9 @@ class SoftThreshold(Denoiser):
         super().__init__(**kwargs)  # prior="estimated", prior_scope="global"
         self.tau = float(tau)
 
-    def denoise(self, y: torch.Tensor, no_w: torch.Tensor, prior: Prior) -> torch.Tensor:
+    def denoise(
+        self, y: torch.Tensor, no_w: torch.Tensor, prior: Prior
+    ) -> torch.Tensor:
         r = y - prior.mean
         shrunk = (r.abs() - self.tau * no_w.sqrt()).clamp_min(0.0)
         return prior.mean + torch.sign(r) * shrunk

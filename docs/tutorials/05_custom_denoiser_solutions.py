@@ -35,7 +35,8 @@ from airmodel.config import load_config
 cfg = load_config("configs/quickstart.yaml")
 device = torch.device("cpu")
 model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-data = build_data(cfg, device)  # test split + 100 validation images from the training split
+# The test split, and 100 validation images drawn from the training split:
+data = build_data(cfg, device)
 clean = data.test.accuracy(model)
 # Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
 sd = {k: v.clone() for k, v in model.state_dict().items()}
@@ -63,7 +64,9 @@ class SoftThreshold(Denoiser):
 
     def denoise(self, y, no_w, prior: Prior):
         r = y - prior.mean
-        return prior.mean + torch.sign(r) * (r.abs() - self.tau * no_w.sqrt()).clamp_min(0.0)
+        return prior.mean + torch.sign(r) * (
+            r.abs() - self.tau * no_w.sqrt()
+        ).clamp_min(0.0)
 
 
 # %% [markdown]
@@ -108,7 +111,9 @@ for r in rows:
 for k, v in mse.items():
     print(f"{k:16s} weight MSE {sum(v) / len(v):.3e}")
 # tau = 0 with a per-layer prior is still ML: the same weights, hence the same MSE.
-assert all(abs(a - b) < 1e-12 for a, b in zip(mse["soft0[layer]"], mse["ml"], strict=True))
+assert all(
+    abs(a - b) < 1e-12 for a, b in zip(mse["soft0[layer]"], mse["ml"], strict=True)
+)
 # The weights are not sparse: a small threshold lowers the MSE, a large one zeroes too
 # many weights and raises it above ML's.
 assert mse["soft0.5"][0] < mse["ml"][0] < mse["soft2"][0]

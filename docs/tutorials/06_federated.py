@@ -42,17 +42,31 @@ from airmodel.evaluation.results import read_results
 from airmodel.experiment import run_experiment
 
 out = Path(tempfile.mkdtemp())
-cfg = load_config("configs/feel_quickstart.yaml", [
-    "name=feel_20_rounds", f"out_dir={out}/feel_20_rounds",
-    "federated.rounds=20", "federated.eval_every=5",
-    "sweep.snr_db=[-5]", "receiver.denoisers=[ml, mmse]",
-])
+cfg = load_config(
+    "configs/feel_quickstart.yaml",
+    [
+        "name=feel_20_rounds",
+        f"out_dir={out}/feel_20_rounds",
+        "federated.rounds=20",
+        "federated.eval_every=5",
+        "sweep.snr_db=[-5]",
+        "receiver.denoisers=[ml, mmse]",
+    ],
+)
 folder = run_experiment(cfg, progress=False)
 meta, rows = read_results(folder)
-print(f"{meta['test_images']} test images; {meta['complex_symbols_per_round']:,} complex symbols per round")
-print(f"{'receiver':8s} " + " ".join(f"round {r['round']:>2d}" for r in rows if r["denoiser"] == "ml"))
+print(
+    f"{meta['test_images']} test images; {meta['complex_symbols_per_round']:,} complex symbols per round"
+)
+print(
+    f"{'receiver':8s} "
+    + " ".join(f"round {r['round']:>2d}" for r in rows if r["denoiser"] == "ml")
+)
 for den in ("ml", "mmse"):
-    print(f"{den:8s} " + " ".join(f"{r['accuracy']:8.1%}" for r in rows if r["denoiser"] == den))
+    print(
+        f"{den:8s} "
+        + " ".join(f"{r['accuracy']:8.1%}" for r in rows if r["denoiser"] == den)
+    )
 
 # %% [markdown]
 # ## Check the uplink's noise
@@ -69,7 +83,9 @@ for r in rows:
     assert abs(ratio / 10 ** (-r["snr_db"] / 10) - 1) < 1e-3, r
     if r["denoiser"] == "ml":
         assert abs(r["weight_mse"] / r["noise_var"] - 1) < 0.03, r
-print("noise per weight = signal power x 10^(-Es/N0/10) in every row; ML's MSE = that noise")
+print(
+    "noise per weight = signal power x 10^(-Es/N0/10) in every row; ML's MSE = that noise"
+)
 
 # %% [markdown]
 # ## The curves
@@ -83,8 +99,15 @@ from IPython.display import Image
 
 from airmodel.evaluation.plot import figure_accuracy
 
-fig = figure_accuracy(rows, x="round", curve="denoiser", dash="snr_db", dash_unit=" dB",
-                      xlabel="communication round", title="FEEL, ResNet-8 on digits, 1 run")
+fig = figure_accuracy(
+    rows,
+    x="round",
+    curve="denoiser",
+    dash="snr_db",
+    dash_unit=" dB",
+    xlabel="communication round",
+    title="FEEL, ResNet-8 on digits, 1 run",
+)
 buf = BytesIO()
 fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
 Image(buf.getvalue())

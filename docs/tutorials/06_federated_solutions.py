@@ -39,14 +39,22 @@ out = Path(tempfile.mkdtemp())
 
 def feel(name, *overrides):
     """Run feel_quickstart for 10 rounds with ``overrides``; return its final rows."""
-    cfg = load_config("configs/feel_quickstart.yaml", [
-        f"name={name}", f"out_dir={out}/{name}", "federated.rounds=10",
-        "federated.eval_every=10", *overrides,
-    ])
+    cfg = load_config(
+        "configs/feel_quickstart.yaml",
+        [
+            f"name={name}",
+            f"out_dir={out}/{name}",
+            "federated.rounds=10",
+            "federated.eval_every=10",
+            *overrides,
+        ],
+    )
     rows = read_results(run_experiment(cfg, progress=False))[1]
     for r in rows:
-        print(f"{name:10s} Es/N0 {r['snr_db']:6.1f} dB  {r['denoiser']:20s} "
-              f"round {r['round']}: {r['accuracy']:.1%}")
+        print(
+            f"{name:10s} Es/N0 {r['snr_db']:6.1f} dB  {r['denoiser']:20s} "
+            f"round {r['round']}: {r['accuracy']:.1%}"
+        )
     return rows
 
 
@@ -61,7 +69,7 @@ def feel(name, *overrides):
 rows = feel("low_snr", "sweep.snr_db=[-15, .inf]", "receiver.denoisers=[ml]")
 for r in rows:
     if math.isfinite(r["snr_db"]):
-        assert abs(r["noise_var"] / r["signal_power"] / 10 ** 1.5 - 1) < 1e-3
+        assert abs(r["noise_var"] / r["signal_power"] / 10**1.5 - 1) < 1e-3
 
 # %% [markdown]
 # ## Exercise 2: MMSE_pb with validation selection
@@ -71,8 +79,11 @@ for r in rows:
 # (`evaluations` in the rows).
 
 # %%
-rows = feel("mmse_pb", "sweep.snr_db=[-5]",
-            "receiver.denoisers=[ml, mmse, {name: mmse_pb, select: validation}]")
+rows = feel(
+    "mmse_pb",
+    "sweep.snr_db=[-5]",
+    "receiver.denoisers=[ml, mmse, {name: mmse_pb, select: validation}]",
+)
 assert all(r["evaluations"] > 0 for r in rows if r["denoiser"].startswith("mmse_pb"))
 
 # %% [markdown]
@@ -83,9 +94,14 @@ assert all(r["evaluations"] > 0 for r in rows if r["denoiser"].startswith("mmse_
 # round the measured fraction is within 0.5 points of it (s.e. 0.15 points).
 
 # %%
-rows = feel("rayleigh", "sweep.snr_db=[-5]", "receiver.denoisers=[ml]", "channel.name=rayleigh",
-            "channel.options={block_length: 1, power_control: truncated_inversion, "
-            "inversion_threshold: 0.1}")
+rows = feel(
+    "rayleigh",
+    "sweep.snr_db=[-5]",
+    "receiver.denoisers=[ml]",
+    "channel.name=rayleigh",
+    "channel.options={block_length: 1, power_control: truncated_inversion, "
+    "inversion_threshold: 0.1}",
+)
 for r in rows:
     print(f"skipped {r['skipped_fraction']:.4f}, theory {1 - math.exp(-0.1):.4f}")
     assert abs(r["skipped_fraction"] - (1 - math.exp(-0.1))) < 0.005
