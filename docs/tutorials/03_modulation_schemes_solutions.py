@@ -58,7 +58,7 @@ def curve(scheme, points, den=None):
     cu = link.scheme.channel_uses_per_weight
     out = []
     for snr in points:
-        tx = link.transmit(sd, snr, seed=0)
+        tx = link.transmit(sd, snr, seed=1)
         sd_hat, _ = link.rebuild(tx, den or ML())
         out.append(
             (
@@ -125,7 +125,7 @@ for den in (ML(), MMSE()):
 q8 = DigitalScheme("q8", code_rate=None, num_bits_per_symbol=2)
 esno = 20 * math.log10(norm.isf(1e-3))
 link = Link("awgn", scheme=q8)
-tx = link.transmit(sd, esno, seed=0)
+tx = link.transmit(sd, esno, seed=1)
 print(
     f"{link.scheme.channel_uses_per_weight:g} channel uses per weight; at {esno:.2f} dB "
     f"BER {tx.reception.info['ber']:.2e}"
