@@ -4,7 +4,7 @@
     python docs/gen_results.py           # sync live folders, write page + plots
     python docs/gen_results.py --check   # exit 1 if docs/results.md is stale
 
-Each entry of docs/data/questions.yaml is one section: the first of its results
+Each entry of docs/data/questions.yaml is one section: each of its results
 folders found under docs/data/ is reported by ``airmodel report --markdown``
 (:func:`airmodel.evaluation.report.markdown_report`: command, model and clean
 accuracy, draws, selection protocol, tables) with its plot; an entry without a
@@ -74,12 +74,13 @@ def sync_live(q: dict[str, Any]) -> bool:
     return True
 
 
-def find_folder(q: dict[str, Any]) -> Path | None:
-    """The first of ``q``'s folders that exists under docs/data."""
-    for name in q.get("folders") or []:
-        if any((DATA / name / f).is_file() for f in ("rows.jsonl", "results.json")):
-            return DATA / name
-    return None
+def find_folders(q: dict[str, Any]) -> list[Path]:
+    """Those of ``q``'s folders that exist under docs/data, in the listed order."""
+    return [
+        DATA / name
+        for name in q.get("folders") or []
+        if any((DATA / name / f).is_file() for f in ("rows.jsonl", "results.json"))
+    ]
 
 
 def benchmark_table(path: Path) -> str:
@@ -136,18 +137,20 @@ def plot(folder: Path, png: Path) -> None:
         plot_accuracy(rows, png, title=title, clean_accuracy=clean)
 
 
-def section(q: dict[str, Any]) -> tuple[str, Path | None]:
-    """The markdown of one question and the folder it reports (None: archive only)."""
+def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
+    """The markdown of one question and the folders it reports (none: archive only)."""
     from airmodel.evaluation.report import markdown_report
 
     out = [f"## {q['title']} {{#{q['id']}}}", "", f"*{q['question'].strip()}*", ""]
-    folder = find_folder(q)
+    folders = find_folders(q)
     archive = f"[archive](archive.md#{q['archive']})" if q.get("archive") else ""
-    if folder is not None:
+    for folder in folders:
+        if len(folders) > 1:
+            out += [f"### `{folder.name}`", ""]
         out.append(markdown_report(folder, by_snr=True).rstrip())
-        out += ["", f"![{q['title']}](img/results/{folder.name}.png)", ""]
-        if archive:
-            out += [f"Earlier measurements of this question: {archive} (history).", ""]
+        out += ["", f"![{folder.name}](img/results/{folder.name}.png)", ""]
+    if folders and archive:
+        out += [f"Earlier measurements of this question: {archive} (history).", ""]
     elif q.get("folders"):
         wanted = ", ".join(f"`docs/data/{f}`" for f in q["folders"])
         out += [
@@ -161,17 +164,16 @@ def section(q: dict[str, Any]) -> tuple[str, Path | None]:
         out += [benchmark_table(ROOT / b), ""]
     if q.get("benchmarks") and archive:
         out += [f"Discussion of these and other benchmarks: {archive} (history).", ""]
-    return "\n".join(out), folder
+    return "\n".join(out), folders
 
 
 def render() -> tuple[str, list[Path]]:
     """The page's markdown and the folders whose plots it shows."""
     parts, folders = [HEADER], []
     for q in questions():
-        text, folder = section(q)
+        text, found = section(q)
         parts.append(text)
-        if folder is not None:
-            folders.append(folder)
+        folders += found
     return "\n".join(parts).rstrip() + "\n", folders
 
 

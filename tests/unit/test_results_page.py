@@ -39,8 +39,8 @@ def test_every_question_has_a_folder_or_a_history_link():
     gen = _generator()
     archive = (ROOT / "docs" / "archive.md").read_text()
     for q in yaml.safe_load((ROOT / "docs" / "data" / "questions.yaml").read_text()):
-        text, folder = gen.section(q)
-        if folder is None and q.get("folders"):
+        text, folders = gen.section(q)
+        if not folders and q.get("folders"):
             assert "**History**" in text and f"archive.md#{q['archive']}" in text
         if q.get("archive"):
             assert f"{{#{q['archive']}}}" in archive, q["archive"]  # the anchor exists
