@@ -142,3 +142,17 @@ def test_federated_table_final_accuracy_over_runs(tmp_path):
     assert "10 devices (4 active per round" in text
     assert "| -5 | ml | 91.0 ± 1.0 | 95.0 | 2 | 10 |" in text
     assert "| -5 | mmse | 61.0 ± 1.0 | 65.0 | 2 | 10 |" in text
+
+
+def test_report_cli_markdown_takes_several_folders(tmp_path, capsys):
+    """`airmodel report A B --markdown`: one section per folder; without --markdown a
+    federated folder prints its final-accuracy table (it used to raise KeyError)."""
+    from airmodel.cli import main
+
+    league, feel = _folder(tmp_path), _folder(tmp_path, federated=True)
+    assert main(["report", str(league), str(feel), "--markdown"]) == 0
+    out = capsys.readouterr().out
+    assert "### league\n" in out and "### feel\n" in out
+    assert out.count("- **command**:") == 2
+    assert main(["report", str(feel)]) == 0
+    assert "| -5 | ml | 91.0 ± 1.0 |" in capsys.readouterr().out
