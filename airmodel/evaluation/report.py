@@ -197,14 +197,14 @@ def _provenance(folder: Path) -> list[dict[str, Any]]:
     return data if isinstance(data, list) else [data]
 
 
-def _selection(den: list[dict[str, Any]], kappa: Any) -> str:
+def _selection(den: list[dict[str, Any]], kappa: Any, per: str = "draw") -> str:
     """How the receivers' parameters were chosen, from the config's denoiser entries."""
     parts = []
     sel = sorted({d.get("select", "fixed") for d in den} - {"fixed"})
     on_val = [s for s in sel if s in ("validation", "fit", "fit_layer")]
     if on_val:
         parts.append(
-            f"MMSE_pb's (λ, β) chosen per draw on {kappa} labelled training images "
+            f"MMSE_pb's (λ, β) chosen per {per} on {kappa} labelled training images "
             f"({', '.join(on_val)}; never the test set)"
         )
     recal = sorted({int(d.get("recalibrate") or 0) for d in den} - {0})
@@ -276,7 +276,8 @@ def run_facts(folder: str | Path) -> dict[str, str]:
         span = f"{pts[0]:g} … {pts[-1]:g} dB ({len(pts)} points)" if pts else "none"
         facts["draws"] = f"{draws} noise draws per point; Es/N0 {span}"
     den = cfg.get("receiver", {}).get("denoisers") or []
-    facts["selection"] = _selection(den, cfg.get("receiver", {}).get("kappa"))
+    kappa = cfg.get("receiver", {}).get("kappa")
+    facts["selection"] = _selection(den, kappa, "round" if fed else "draw")
     v = first.get("versions", {})
     commit = str(first.get("git_commit") or "unknown")[:7]
     when = str(first.get("invoked_at") or "")[:10]
