@@ -288,6 +288,11 @@ def run_facts(folder: str | Path) -> dict[str, str]:
     return facts
 
 
+def _code(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with each ``denoiser`` key as a markdown code span."""
+    return [{**r, "denoiser": f"`{r['denoiser']}`"} for r in rows]
+
+
 def markdown_report(
     folder: str | Path,
     targets: Sequence[float] = (0.6, 0.8),
@@ -296,13 +301,14 @@ def markdown_report(
     """A markdown section for one results folder: its :func:`run_facts` as a list,
     the league table (WNR at each target accuracy, gain over ML; with energy per
     weight for scheme comparisons) or, for federated runs, :func:`federated_table`;
-    with ``by_snr`` the mean ± std accuracy per Es/N0 point as well."""
+    with ``by_snr`` the mean ± std accuracy per Es/N0 point as well. Receiver
+    keys are code spans (``mmse[avg-no]`` is not a markdown link)."""
     folder = Path(folder)
     meta, rows = read_results(folder)
     lines = [f"- **{k}**: {v}" for k, v in run_facts(folder).items()]
     out = ["\n".join(lines), ""]
     if rows and "round" in rows[0]:
-        out.append(federated_table(rows))
+        out.append(federated_table(_code(rows)))
         return "\n".join(out) + "\n"
     if rows and "curve" in rows[0]:  # scheme comparison: one curve per scheme+receiver
         # WNR means differ per scheme: compare at equal Es/N0 and equal energy per
@@ -321,7 +327,10 @@ def markdown_report(
                 f"over `{ref}` [dB]:",
                 "",
             ]
-            out += [format_markdown([{k: ln[k] for k in keep} for ln in table]), ""]
+            out += [
+                format_markdown(_code([{k: ln[k] for k in keep} for ln in table])),
+                "",
+            ]
         out.pop()
     else:
         keep = ["denoiser", "draws"]
@@ -333,13 +342,13 @@ def markdown_report(
             "ML [dB]:",
             "",
         ]
-        out.append(format_markdown([{k: ln[k] for k in keep} for ln in table]))
+        out.append(format_markdown(_code([{k: ln[k] for k in keep} for ln in table])))
     if by_snr:
         out += [
             "",
             "Test accuracy [%], mean ± std over draws:",
             "",
-            accuracy_table(rows),
+            accuracy_table(_code(rows)),
         ]
     return "\n".join(out) + "\n"
 

@@ -134,14 +134,14 @@ def test_markdown_report_names_what_produced_the_numbers(tmp_path):
     assert "git abcdef1" in text and "clean test accuracy 99.44 %" in text
     assert "3 noise draws per point; Es/N0 0 … 10 dB (2 points)" in text
     assert "unlabelled training images (N = 500)" in text and "an oracle" in text
-    assert "| ml | 3 | 6.00 |" in text  # ml crosses 60 % at 6 dB, 3 draws
+    assert "| `ml` | 3 | 6.00 |" in text  # ml crosses 60 % at 6 dB, 3 draws
 
 
 def test_federated_table_final_accuracy_over_runs(tmp_path):
     text = markdown_report(_folder(tmp_path, federated=True))
     assert "10 devices (4 active per round" in text
-    assert "| -5 | ml | 91.0 ± 1.0 | 95.0 | 2 | 10 |" in text
-    assert "| -5 | mmse | 61.0 ± 1.0 | 65.0 | 2 | 10 |" in text
+    assert "| -5 | `ml` | 91.0 ± 1.0 | 95.0 | 2 | 10 |" in text
+    assert "| -5 | `mmse` | 61.0 ± 1.0 | 65.0 | 2 | 10 |" in text
 
 
 def test_report_cli_markdown_takes_several_folders(tmp_path, capsys):
