@@ -21,7 +21,7 @@ from airmodel.evaluation.report import crossing
 from airmodel.evaluation.results import read_results
 
 HERE = Path(__file__).resolve().parent
-TRANSMITTERS = ("original", "hardened", "fisher")
+TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
 REF = "original ml"
 TARGETS = (0.6, 0.8)
 
