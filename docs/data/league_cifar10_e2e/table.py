@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from airmodel.evaluation.plot import plot_accuracy
-from airmodel.evaluation.report import crossing
+from airmodel.evaluation.report import accuracy_table, crossing
 from airmodel.evaluation.results import read_results
 
 HERE = Path(__file__).resolve().parent
@@ -29,12 +29,12 @@ TARGETS = (0.6, 0.8)
 def costs(tx: str, rx: str) -> dict[str, str]:
     """Labels, unlabelled images, model evaluations and forward passes of a row."""
     labels = []
-    if tx == "hardened":
+    if "hardened" in tx:
         labels.append("50,000 (tx fine-tune)")
     if "[fit]" in rx:
         labels.append("100 (rx fit)")
     unl = []
-    if tx == "fisher":
+    if "fisher" in tx:
         unl.append("100 (tx Fisher)")
     if "+bn500" in rx:
         unl.append("500 (rx)")
@@ -99,6 +99,8 @@ def main() -> None:
             f"| {tx} | `{rx}` | {cells[0]} | {cells[1]} | {gains} | {c['labels']} | "
             f"{c['unlabelled']} | {c['evaluations']} | {c['forward']} |"
         )
+    print()
+    print(accuracy_table(rows))
     if "--plot" in sys.argv:
         out = HERE.parents[1] / "img" / "league_cifar10_e2e.png"
         plot_accuracy(
