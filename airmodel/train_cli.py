@@ -40,6 +40,22 @@ def get_args_parser() -> argparse.ArgumentParser:
         default=None,
         help="start from this final.pt's weights (fine-tune / second LR cycle)",
     )
+    p.add_argument(
+        "--weight-noise",
+        default=None,
+        type=_wnr_range,
+        metavar="WNR_LO:WNR_HI",
+        help="noise-hardened training: every step adds Gaussian noise at a WNR "
+        "[dB] drawn uniformly from the range to the on-air tensors (noise power = "
+        "their mean square / WNR, the analog link's at Es/N0 = WNR); removed "
+        "before the update",
+    )
+    p.add_argument(
+        "--weight-noise-policy",
+        default="paper",
+        choices=("paper", "all_float"),
+        help="payload policy naming the noised tensors (default paper)",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--resume",
@@ -81,6 +97,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _wnr_range(text: str) -> tuple[float, float]:
+    """argparse type: ``LO:HI`` in dB."""
+    from airmodel.training.weight_noise import parse_wnr_range
+
+    try:
+        return parse_wnr_range(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _nonnegative_int(text: str) -> int:
     """argparse type: an integer >= 0."""
     try:
@@ -113,11 +139,13 @@ def _train(args: argparse.Namespace) -> int:
         from airmodel.errors import UserError
         from airmodel.training.text import train_text
 
-        if args.init_from is not None:
-            raise UserError(
-                f"--init-from is not supported for the text dataset {args.dataset!r} "
-                "yet; drop it (train from scratch) or continue a run with --resume."
-            )
+        for flag, val in (("--init-from", args.init_from),
+                          ("--weight-noise", args.weight_noise)):  # fmt: skip
+            if val is not None:
+                raise UserError(
+                    f"{flag} is not supported for the text dataset {args.dataset!r} "
+                    "yet; drop it (train from scratch) or continue a run with --resume."
+                )
 
         path = train_text(
             model_name=args.model, dataset=args.dataset, epochs=args.epochs,
@@ -152,6 +180,8 @@ def _train(args: argparse.Namespace) -> int:
         max_train_samples=args.max_train_samples,
         eval_every=args.eval_every,
         init_from=args.init_from,
+        weight_noise=args.weight_noise,
+        weight_noise_policy=args.weight_noise_policy,
     )
     print(path)
     return 0

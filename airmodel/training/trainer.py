@@ -30,6 +30,7 @@ from airmodel.training.checkpoint import (
     read_checkpoint,
     save_atomic,
 )
+from airmodel.training.weight_noise import WeightNoise
 
 __all__ = ["make_scheduler", "resolve_device", "train"]
 
@@ -38,7 +39,7 @@ Schedule = Literal["onecycle", "cosine"]
 _RESUME_KEYS = (
     "model_name", "dataset", "data_root", "epochs", "batch_size", "lr", "momentum",
     "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
-    "max_train_samples", "pad", "flip", "init_from",
+    "max_train_samples", "pad", "flip", "init_from", "weight_noise",
 )  # fmt: skip
 
 
@@ -153,6 +154,8 @@ def train(
     eval_every: int = 5,
     flip: bool | None = None,
     init_from: str | Path | None = None,
+    weight_noise: tuple[float, float] | None = None,
+    weight_noise_policy: str = "paper",
 ) -> Path:
     """Train ``model_name`` on ``dataset`` and write ``out_dir/final.pt``.
 
@@ -173,6 +176,12 @@ def train(
     :param init_from: Start from the weights of this checkpoint (fine-tuning /
         a second LR cycle) instead of a fresh initialization; its model and
         dataset must match. ``final.pt`` records it and its test accuracy.
+    :param weight_noise: ``(lo, hi)`` WNR range [dB]: noise-hardened training
+        (:mod:`airmodel.training.weight_noise`). Every step adds Gaussian noise
+        at a WNR drawn uniformly in dB to the tensors ``weight_noise_policy``
+        sends over the air, runs forward/backward on the noisy weights and
+        restores the clean weights before the optimizer update.
+    :param weight_noise_policy: payload policy of the noised tensors.
     :output path: Path of ``final.pt``.
     """
     _check_args(epochs, batch_size, lr)
@@ -237,6 +246,10 @@ def train(
         "amp_bf16": amp_bf16, "device": str(dev), "num_threads": torch.get_num_threads(),
         "train_samples": n, "torch_version": str(torch.__version__),
         "init_from": None if init_from is None else str(init_from),
+        "weight_noise": None if weight_noise is None else {
+            "wnr_db": [float(v) for v in weight_noise], "policy": weight_noise_policy,
+            "sigma2": "mean square of the on-air weights / 10^(WNR/10), WNR ~ U(dB)",
+        },
     }  # fmt: skip
 
     model = get_model(model_name, info.num_classes, info.in_channels)
@@ -249,6 +262,11 @@ def train(
         weight_decay=weight_decay,
     )  # fmt: skip
     sched = make_scheduler(opt, schedule, lr, epochs * steps)
+    noise = (
+        None
+        if weight_noise is None
+        else WeightNoise(model, weight_noise, weight_noise_policy)
+    )
     start_epoch, wall_before = 0, 0.0
     last = out / "last.pt"
     if resume and last.is_file():
@@ -298,6 +316,8 @@ def train(
             idx = perm[i * batch_size : (i + 1) * batch_size]
             xb = normalize(augment(x[idx], g, pad, flip), info)
             yb = y[idx]
+            if noise is not None:
+                noise.add(g)  # forward/backward on noisy on-air weights
             with amp:
                 logits = model(xb)
                 loss = F.cross_entropy(
@@ -305,6 +325,8 @@ def train(
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            if noise is not None:
+                noise.remove()  # the update applies to the clean weights
             opt.step()
             lr_now = sched.get_last_lr()[0]
             sched.step()

@@ -67,7 +67,13 @@ class TestConfig:
             load_config(tmp_path / "nope.yaml")
 
     def test_shipped_configs_load(self):
-        for name in ("quickstart", "cifar10_resnet20_awgn", "paper_resnet34_inference"):
+        for name in (
+            "quickstart",
+            "cifar10_resnet20_awgn",
+            "paper_resnet34_inference",
+            "league_cifar10_e2e",
+            "league_cifar10_hardened",
+        ):
             cfg = load_config(f"configs/{name}.yaml", ["data.root=/tmp"])
             assert cfg.name
 

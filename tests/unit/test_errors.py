@@ -92,6 +92,8 @@ class TestCheckpointIntegrity:
             "cd3eba3c24f128c3e6fb0fe6520b5618",
             "resnet20_cifar10jpeg_e60.pt": "8c7c751b403f7cde1496e71a3a27f805"
             "ef2eb7e7467cc3b93abf183cf53a67c7",
+            "resnet20_cifar10jpeg_hardened.pt": "2e25f53fcb9971d060d454c3c9d107ba"
+            "53c816d131c0fcf95ad10b500d45b3a9",
         }
         for name, digest in want.items():
             with warnings.catch_warnings():

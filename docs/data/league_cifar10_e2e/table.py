@@ -1,0 +1,117 @@
+"""The table and plot of docs/league_e2e.md from the committed results folders.
+
+Reads docs/data/league_cifar10_e2e/{original,hardened,fisher}/ (each a results
+folder of `airmodel run`), names every curve `TRANSMITTER RECEIVER`, and prints
+per curve the Es/N0 where the mean curve over the draws first reaches 60 % / 80 %
+(linear interpolation, airmodel.evaluation.report.crossing), ± the standard error of
+the per-draw crossings, the gain over original + ML, and the cost columns. At equal
+energy per weight the x axis is Es/N0 (every transmitter sends unit-energy symbols).
+Run from the repo root: PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py
+"""
+
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from airmodel.evaluation.plot import plot_accuracy
+from airmodel.evaluation.report import accuracy_table, crossing
+from airmodel.evaluation.results import read_results
+
+HERE = Path(__file__).resolve().parent
+TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
+REF = "original ml"
+TARGETS = (0.6, 0.8)
+
+
+def costs(tx: str, rx: str) -> dict[str, str]:
+    """Labels, unlabelled images, model evaluations and forward passes of a row."""
+    labels = []
+    if "hardened" in tx:
+        labels.append("50,000 (tx fine-tune)")
+    if "[fit]" in rx:
+        labels.append("100 (rx fit)")
+    unl = []
+    if "fisher" in tx:
+        unl.append("100 (tx Fisher)")
+    if "+bn500" in rx:
+        unl.append("500 (rx)")
+    k = int(rx.split("+aug")[1]) if "+aug" in rx else 1
+    extra = []
+    if "+bn500" in rx:
+        extra.append("500 fwd (recal.)")
+    if "+im10" in rx:
+        extra.append("10×128 fwd+bwd (adapt.)")
+    if "[fit]" in rx:
+        extra.append("30 evals × 100 imgs")
+    return {
+        "labels": " + ".join(labels) or "none",
+        "unlabelled": " + ".join(unl) or "0",
+        "evaluations": "30" if "[fit]" in rx else "0",
+        "forward": f"{k}× per test image" + (" + " + ", ".join(extra) if extra else ""),
+    }
+
+
+def main() -> None:
+    rows, clean = [], {}
+    for tx in TRANSMITTERS:
+        folder = HERE / tx
+        if not (folder / "rows.jsonl").is_file():
+            print(f"(no results for {tx} yet)", file=sys.stderr)
+            continue
+        meta, rs = read_results(folder)
+        clean[tx] = meta.get("clean_accuracy")
+        rows += [{**r, "denoiser": f"{tx} {r['denoiser']}"} for r in rs]
+    acc = defaultdict(lambda: defaultdict(dict))  # curve -> draw -> esno -> acc
+    for r in rows:
+        acc[r["denoiser"]][r["draw"]][float(r["esno_db"])] = r["accuracy"]
+    table = []
+    for curve, by_draw in acc.items():
+        pts = sorted({p for d in by_draw.values() for p in d})
+        mean = [np.mean([d[p] for d in by_draw.values() if p in d]) for p in pts]
+        line = {"curve": curve, "draws": len(by_draw)}
+        for t in TARGETS:
+            per = [
+                crossing(sorted(d), [d[p] for p in sorted(d)], t)
+                for d in by_draw.values()
+            ]
+            fin = [v for v in per if math.isfinite(v)]
+            se = np.std(fin, ddof=1) / math.sqrt(len(fin)) if len(fin) > 1 else math.nan
+            line[t] = (crossing(pts, mean, t), se)
+        table.append(line)
+    ref = next(line for line in table if line["curve"] == REF)
+    table.sort(key=lambda line: (math.isnan(line[0.6][0]), line[0.6][0]))
+    print(f"clean accuracy on the test subset: {clean}")
+    print(
+        "| transmitter | receiver | Es/N0 @ 60 % [dB] | Es/N0 @ 80 % [dB] | gain over "
+        "original + ML 60 % / 80 % [dB] | labels used | unlabelled images | model "
+        "evaluations | forward passes |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for line in table:
+        tx, rx = line["curve"].split(" ", 1)
+        c = costs(tx, rx)
+        cells = [f"{line[t][0]:.2f} ± {line[t][1]:.2f}" for t in TARGETS]
+        gains = " / ".join(f"{ref[t][0] - line[t][0]:+.1f}" for t in TARGETS)
+        print(
+            f"| {tx} | `{rx}` | {cells[0]} | {cells[1]} | {gains} | {c['labels']} | "
+            f"{c['unlabelled']} | {c['evaluations']} | {c['forward']} |"
+        )
+    print()
+    print(accuracy_table(rows))
+    if "--plot" in sys.argv:
+        out = HERE.parents[1] / "img" / "league_cifar10_e2e.png"
+        near = [r for r in rows if r["esno_db"] <= 11]  # 30 dB: in the table
+        plot_accuracy(
+            near, out, x="esno_db", xlabel="Es/N0 [dB] (equal energy per weight)",
+            clean_accuracy=clean.get("original"),
+            title="ResNet-20 (88.38 %) on CIFAR-10, 2,000 test images, 5 draws: "
+                  "transmitter × receiver (line style = transmitter; 30 dB in the table)",
+        )  # fmt: skip
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
