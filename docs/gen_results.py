@@ -117,6 +117,11 @@ def benchmark_table(path: Path) -> str:
     return "\n".join(out)
 
 
+def key(folder: Path) -> str:
+    """A folder's name on the page and its plot's: its path under docs/data, ``/`` as ``_``."""
+    return folder.relative_to(DATA).as_posix().replace("/", "_")
+
+
 def plot(folder: Path, png: Path) -> None:
     """The folder's plot, drawn from its rows with airmodel's plot module."""
     from airmodel.evaluation.plot import plot_accuracy, plot_scheme_comparison
@@ -124,7 +129,7 @@ def plot(folder: Path, png: Path) -> None:
 
     meta, rows = read_results(folder)
     clean = meta.get("clean_accuracy")
-    title = f"{folder.name} (generated from docs/data/{folder.name})"
+    title = f"{key(folder)} (generated from docs/data/{folder.relative_to(DATA).as_posix()})"
     png.parent.mkdir(parents=True, exist_ok=True)
     if rows and "round" in rows[0]:
         plot_accuracy(
@@ -146,9 +151,9 @@ def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
     archive = f"[archive](archive.md#{q['archive']})" if q.get("archive") else ""
     for folder in folders:
         if len(folders) > 1:
-            out += [f"### `{folder.name}`", ""]
+            out += [f"### `{key(folder)}`", ""]
         out.append(markdown_report(folder, by_snr=True).rstrip())
-        out += ["", f"![{folder.name}](img/results/{folder.name}.png)", ""]
+        out += ["", f"![{key(folder)}](img/results/{key(folder)}.png)", ""]
     if folders and archive:
         out += [f"Earlier measurements of this question: {archive} (history).", ""]
     elif q.get("folders"):
@@ -200,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     PAGE.write_text(text)
     if not a.no_plots:
         for folder in folders:
-            plot(folder, IMG / f"{folder.name}.png")
+            plot(folder, IMG / f"{key(folder)}.png")
     print(f"wrote {PAGE.relative_to(ROOT)} ({len(folders)} results folders)")
     return 0
 
