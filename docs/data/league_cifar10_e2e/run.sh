@@ -27,4 +27,8 @@ run fisher "$ORIG" --set transmitter.allocation=fisher --set "$THREE" \
 # both: the hardened model sent with Fisher allocation
 run hardened_fisher "$HARD" --set transmitter.allocation=fisher --set "$THREE" \
   --set 'sweep.snr_db=[-4, -1, 2, 5, 8, 30]'
+# adaptation followed by recalibration again, original model (same seed: same draws)
+run original_adapt_recal "$ORIG" \
+  --set 'receiver.denoisers=[{name: ml, recalibrate: 500, adapt: {steps: 10, objective: im, recalibrate: true}}]' \
+  --set 'sweep.snr_db=[30, -1, 2, 5, 8, 11]'
 echo "== done $(date -u +%T)"

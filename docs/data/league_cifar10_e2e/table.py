@@ -22,6 +22,9 @@ from airmodel.evaluation.results import read_results
 
 HERE = Path(__file__).resolve().parent
 TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
+#: results folder -> transmitter: original_adapt_recal holds one more receiver
+#: (adaptation, then recalibration again) of the original transmitter, same draws.
+FOLDERS = {tx: tx for tx in TRANSMITTERS} | {"original_adapt_recal": "original"}
 REF = "original ml"
 TARGETS = (0.6, 0.8)
 
@@ -44,6 +47,8 @@ def costs(tx: str, rx: str) -> dict[str, str]:
         extra.append("500 fwd (recal.)")
     if "+im10" in rx:
         extra.append("10×128 fwd+bwd (adapt.)")
+    if rx.endswith("bn"):
+        extra.append("500 fwd (recal. again)")
     if "[fit]" in rx:
         extra.append("30 evals × 100 imgs")
     return {
@@ -56,13 +61,13 @@ def costs(tx: str, rx: str) -> dict[str, str]:
 
 def main() -> None:
     rows, clean = [], {}
-    for tx in TRANSMITTERS:
-        folder = HERE / tx
+    for name, tx in FOLDERS.items():
+        folder = HERE / name
         if not (folder / "rows.jsonl").is_file():
-            print(f"(no results for {tx} yet)", file=sys.stderr)
+            print(f"(no results for {name} yet)", file=sys.stderr)
             continue
         meta, rs = read_results(folder)
-        clean[tx] = meta.get("clean_accuracy")
+        clean.setdefault(tx, meta.get("clean_accuracy"))
         rows += [{**r, "denoiser": f"{tx} {r['denoiser']}"} for r in rs]
     acc = defaultdict(lambda: defaultdict(dict))  # curve -> draw -> esno -> acc
     for r in rows:
