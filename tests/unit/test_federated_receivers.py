@@ -137,3 +137,46 @@ def test_receivers_share_channel_seeds_and_bn_refresh_runs_each_round(
     assert len(flat) == 6 and flat[0:2] == flat[2:4]  # ml and mmse_momentum
     assert flat[4:6] == flat[0:2]  # ml+bn30
     assert ML().name == "ml"
+
+
+class TestRegime:
+    @staticmethod
+    def _rows(accs, **extra):
+        return [
+            {"round": 5 * (i + 1), "accuracy": a, **extra} for i, a in enumerate(accs)
+        ]
+
+    def test_divergence_definition(self):
+        from airmodel.federated.regime import is_diverged
+
+        assert is_diverged(self._rows([0.5, 0.9, 0.1]), 10)  # back at chance
+        assert not is_diverged(self._rows([0.1, 0.2, 0.1]), 10)  # never above it
+        assert not is_diverged(self._rows([0.5, 0.9, 0.6]), 10)
+        assert is_diverged(self._rows([0.5, 0.6], weight_mse=float("nan")), 10)
+        assert is_diverged([*self._rows([0.5]), {"round": 6, "accuracy": 0.5,
+                                                  "diverged": True}], 10)  # fmt: skip
+
+    def test_crossing_at_a_share_of_the_clean_accuracy(self):
+        """Mean accuracy 0.3 / 0.7 / 0.9 at -20 / -10 / 0 dB, clean 1.0: 60 % is
+        reached at -12.5 dB, 80 % at -5 dB (linear in dB); gain over ml exact."""
+        from airmodel.federated.regime import final_runs, regime_table
+
+        rows = []
+        for den, shift in (("ml", 0.0), ("ours", -10.0)):
+            for run, jitter in enumerate((-0.01, 0.01)):
+                for snr, acc in ((-20, 0.3), (-10, 0.7), (0, 0.9)):
+                    rows.append(
+                        {
+                            "snr_db": snr + shift,
+                            "denoiser": den,
+                            "run": run,
+                            "round": 100,
+                            "accuracy": acc + jitter,
+                            "last": True,
+                        }
+                    )
+        table = {t["denoiser"]: t for t in regime_table(final_runs(rows), 1.0)}
+        assert table["ml"]["snr@60%"] == pytest.approx(-12.5)
+        assert table["ml"]["snr@80%"] == pytest.approx(-5.0)
+        assert table["ours"]["gain@60%"] == pytest.approx(10.0)
+        assert table["ml"]["runs"] == 2
