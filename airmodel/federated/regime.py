@@ -78,7 +78,9 @@ def regime_table(
     """Per receiver: Es/N0 [dB] where its mean final accuracy reaches each
     ``fraction * clean``; ``gain@f`` = reference's Es/N0 minus this one's
     (``nan`` where either is not reached; ``-inf`` Es/N0: reached at the lowest
-    point swept). Finite Es/N0 points only; ``runs`` = fewest runs of a point.
+    point swept, and the gain is then a lower bound, ML's Es/N0 minus that
+    point, flagged ``bound@f``). Finite Es/N0 points only; ``runs`` = fewest
+    runs of a point.
     """
     acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     div: dict[str, int] = defaultdict(int)
@@ -103,7 +105,11 @@ def regime_table(
     for t in table:
         for f in fractions:
             k = f"snr@{f:.0%}"
-            t[f"gain@{f:.0%}"] = ref[k] - t[k] if ref is not None else math.nan
+            gain = ref[k] - t[k] if ref is not None else math.nan
+            if t[k] == -math.inf and ref is not None and math.isfinite(ref[k]):
+                gain = ref[k] - min(t["points"])  # a lower bound
+                t[f"bound@{f:.0%}"] = True
+            t[f"gain@{f:.0%}"] = gain
     return table
 
 
@@ -134,7 +140,10 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
             for p in pts
         ]
         fr = [
-            f"{_db(t[f'snr@{f:.0%}'])} | {_db(t[f'gain@{f:.0%}'])}" for f in fractions
+            f"{_db(t[f'snr@{f:.0%}'])} | "
+            + ("≥ " if t.get(f"bound@{f:.0%}") else "")
+            + _db(t[f"gain@{f:.0%}"])
+            for f in fractions
         ]
         out.append(
             f"| {t['denoiser']} | {t['runs']} | "

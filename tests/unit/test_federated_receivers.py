@@ -175,7 +175,12 @@ class TestRegime:
                             "last": True,
                         }
                     )
+        rows += [{"snr_db": snr, "denoiser": "flat", "run": 0, "round": 100,
+                  "accuracy": 0.95, "last": True} for snr in (-20, 0)]  # fmt: skip
         table = {t["denoiser"]: t for t in regime_table(final_runs(rows), 1.0)}
+        # above 60 % at the lowest point: the gain is a lower bound, -12.5 - (-20)
+        assert table["flat"]["gain@60%"] == pytest.approx(7.5)
+        assert table["flat"]["bound@60%"] is True
         assert table["ml"]["snr@60%"] == pytest.approx(-12.5)
         assert table["ml"]["snr@80%"] == pytest.approx(-5.0)
         assert table["ours"]["gain@60%"] == pytest.approx(10.0)
