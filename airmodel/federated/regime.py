@@ -161,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("folders", nargs="+")
     p.add_argument("--clean-from", default="ml", help="receiver of the inf-dB run")
     p.add_argument("--plot", help="PNG prefix: PREFIX_round.png, PREFIX_snr.png")
+    p.add_argument(
+        "--round-snr", type=float, nargs="*", help="Es/N0 points of the round plot"
+    )
     a = p.parse_args(argv)
     rows: list[dict[str, Any]] = []
     for f in a.folders:
@@ -185,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             noisy, f"{a.plot}_snr.png", x="snr_db", xlabel="Es/N0 of the sum [dB]",
             clean_accuracy=clean, title="final test accuracy, mean ± std over runs",
         )  # fmt: skip
+        if a.round_snr:
+            rows = [r for r in rows if float(r["snr_db"]) in a.round_snr]
         plot_accuracy(
             rows, f"{a.plot}_round.png", x="round", curve="denoiser",
             dash="snr_db", dash_unit=" dB", xlabel="communication round",
