@@ -24,7 +24,14 @@ import numpy as np
 from airmodel.evaluation.report import crossing
 from airmodel.evaluation.results import read_results
 
-__all__ = ["final_runs", "is_diverged", "regime_table", "format_regime", "main"]
+__all__ = [
+    "choose_on_validation",
+    "final_runs",
+    "format_regime",
+    "is_diverged",
+    "main",
+    "regime_table",
+]
 
 
 def is_diverged(rows: Sequence[dict[str, Any]], num_classes: int) -> bool:
@@ -113,6 +120,27 @@ def regime_table(
     return table
 
 
+def choose_on_validation(
+    finals: Sequence[dict[str, Any]], candidates: Sequence[str], run: int = 0
+) -> dict[float, str]:
+    """Per Es/N0: the candidate whose run ``run`` ends with the best validation accuracy.
+
+    The paper's v1 code fixes lambda' per run; this picks it among
+    ``candidates`` without looking at the test set.
+    """
+    best: dict[float, tuple[float, str]] = {}
+    for r in finals:
+        if (
+            r["denoiser"] in candidates
+            and r["run"] == run
+            and r["val_accuracy"] is not None
+        ):
+            cur = best.get(r["snr_db"])
+            if cur is None or r["val_accuracy"] > cur[0]:
+                best[r["snr_db"]] = (r["val_accuracy"], r["denoiser"])
+    return {snr: den for snr, (_, den) in sorted(best.items())}
+
+
 def _db(v: float) -> str:
     if math.isnan(v):
         return "n/a"
@@ -179,7 +207,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     clean = float(np.mean(ref))
     print(f"noise-free accuracy ({a.clean_from}, {len(ref)} runs): {100 * clean:.1f} %")
+    v1 = sorted({r["denoiser"] for r in finals if r["denoiser"].startswith("mmse_pb(")})
+    if v1:  # the paper's v1: lambda' per Es/N0 by validation, as one more receiver
+        chosen = choose_on_validation(finals, ["ml", *v1])
+        finals += [
+            {**r, "denoiser": "mmse_pb[v1 chosen]"}
+            for r in finals
+            if chosen.get(r["snr_db"]) == r["denoiser"]
+        ]
     print(format_regime(regime_table(finals, clean)))
+    if v1:
+        print(
+            "mmse_pb[v1 chosen]: lambda' picked among ml (1.00) and "
+            f"{', '.join(v1)} by run 0's final validation accuracy: "
+            + ", ".join(f"{snr:g} dB: {den}" for snr, den in chosen.items())
+        )
     if a.plot:
         from airmodel.evaluation.plot import plot_accuracy
 

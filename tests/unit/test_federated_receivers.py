@@ -185,3 +185,39 @@ class TestRegime:
         assert table["ml"]["snr@80%"] == pytest.approx(-5.0)
         assert table["ours"]["gain@60%"] == pytest.approx(10.0)
         assert table["ml"]["runs"] == 2
+
+
+def test_v1_lambda_is_chosen_on_validation_not_test():
+    from airmodel.federated.regime import choose_on_validation
+
+    finals = [
+        {
+            "snr_db": -40.0,
+            "denoiser": "ml",
+            "run": 0,
+            "val_accuracy": 0.3,
+            "accuracy": 0.9,
+        },
+        {
+            "snr_db": -40.0,
+            "denoiser": "a",
+            "run": 0,
+            "val_accuracy": 0.7,
+            "accuracy": 0.1,
+        },
+        {
+            "snr_db": -40.0,
+            "denoiser": "a",
+            "run": 1,
+            "val_accuracy": 0.1,
+            "accuracy": 0.1,
+        },
+        {
+            "snr_db": -30.0,
+            "denoiser": "ml",
+            "run": 0,
+            "val_accuracy": 0.9,
+            "accuracy": 0.5,
+        },
+    ]
+    assert choose_on_validation(finals, ["ml", "a"]) == {-40.0: "a", -30.0: "ml"}
