@@ -211,14 +211,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     if v1:  # the paper's v1: lambda' per Es/N0 by validation, as one more receiver
         chosen = choose_on_validation(finals, ["ml", *v1])
         finals += [
-            {**r, "denoiser": "mmse_pb[v1 chosen]"}
+            {**r, "denoiser": "mmse_pb[v1]"}
             for r in finals
             if chosen.get(r["snr_db"]) == r["denoiser"]
         ]
     print(format_regime(regime_table(finals, clean)))
     if v1:
         print(
-            "mmse_pb[v1 chosen]: lambda' picked among ml (1.00) and "
+            "mmse_pb[v1]: lambda' picked among ml (1.00) and "
             f"{', '.join(v1)} by run 0's final validation accuracy: "
             + ", ".join(f"{snr:g} dB: {den}" for snr, den in chosen.items())
         )
