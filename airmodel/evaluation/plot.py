@@ -68,6 +68,7 @@ KNOWN_COLOURS = {
     "mmse_pb[validation][layer]": _BRIGHT[4],
     "svd": _MUTED["sand"],
     "js_filter": _MUTED["purple"],
+    "mmse_momentum": _BRIGHT[1],
     "none": "#777777",
 }
 #: Palette the hash draws from for every other receiver.

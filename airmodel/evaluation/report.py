@@ -150,7 +150,7 @@ def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
     """
     rows = read_results(folder)[1] if _has_results(folder) else []
     rows = [r for r in rows if "accuracy" in r and "wnr_db" in r and "esno_db" in r]
-    if not rows:
+    if not rows:  # federated rows carry snr_db and round, no esno_db
         return ""
     rows = [{**r, "denoiser": r.get("curve", r["denoiser"])} for r in rows]
     table = league_table(rows, targets, x="wnr_db")

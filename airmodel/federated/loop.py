@@ -18,6 +18,7 @@ from airmodel.evaluation.scoring import Scorer
 from airmodel.federated.local import local_train, round_lr
 from airmodel.federated.server import aggregate, model_delta
 from airmodel.federated.uplink import OverTheAirUplink
+from airmodel.receiver.bn_recalibration import recalibrate_bn
 from airmodel.receiver.denoiser import PAPER_BETA_GRID, PAPER_LAM_GRID, Denoiser
 from airmodel.seed import make_generator
 from airmodel.seed import mix_seed as derive_seed
@@ -55,6 +56,9 @@ def federated_run(
     select: Scorer | None = None,
     lam_grid: Sequence[float] = PAPER_LAM_GRID,
     beta_grid: Sequence[float] = PAPER_BETA_GRID,
+    validation: Scorer | None = None,
+    recalibrate: torch.Tensor | None = None,
+    recalibrate_batch: int = 500,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` (the initial global model, left unchanged) federatedly.
@@ -68,7 +72,12 @@ def federated_run(
     (selecting MMSE_pb's (lam, beta) on ``select`` if given) and updates the
     global model. A round whose mean local loss is not finite or exceeds
     ``divergence_loss`` ends the run with a ``diverged`` row carrying the last
-    test accuracy. Test accuracy every ``eval_every`` rounds and at the last.
+    test accuracy. Test accuracy every ``eval_every`` rounds and at the last
+    (and ``val_accuracy`` on ``validation`` if given: it picks among runs
+    without looking at the test set). With ``recalibrate`` (normalized
+    unlabelled images [N, C, H, W]) the server re-estimates the global model's
+    batch-norm statistics on them after every round's update
+    (:func:`~airmodel.receiver.bn_recalibration.recalibrate_bn`).
 
     :param parts: per-device training indices (``airmodel.federated.split``).
     :param images: [N, H, W, C] uint8 training images on the model's device.
@@ -132,10 +141,19 @@ def federated_run(
             lam_grid, beta_grid,
         )  # fmt: skip
         global_vec = upd.vector
+        if recalibrate is not None:
+            work.load_state_dict(unflatten(global_vec, spec))
+            recalibrate_bn(work, recalibrate, recalibrate_batch)
+            global_vec = flatten(work.state_dict(), like=spec)[0].to(global_vec)
         if t % eval_every and t != rounds:
             continue
         last_acc = test.accuracy_of(unflatten(global_vec, spec), work)
         peak = max(peak, last_acc)
+        val = {}
+        if validation is not None:
+            val["val_accuracy"] = validation.accuracy_of(
+                unflatten(global_vec, spec), work
+            )
         emit({
             **base, "accuracy": last_acc, "peak_accuracy": peak,
             "diverged": False, "last": t == rounds,
@@ -143,5 +161,6 @@ def federated_run(
             "noise_var": rx.info["noise_var"], "signal_power": rx.info["signal_power"],
             "skipped_fraction": rx.info.get("skipped_fraction", 0.0),
             "lam": upd.lam, "beta": upd.beta, "evaluations": upd.evaluations,
+            **val,
         })  # fmt: skip
     return rows

@@ -11,6 +11,9 @@ __all__ = ["ROW_KEY", "RUN_KEY", "FederatedResults"]
 
 #: Columns that identify a result row.
 ROW_KEY = ("snr_db", "denoiser", "run", "round")
+#: Config keys a rerun may extend (more Es/N0 points, receivers or runs): the
+#: seeds depend on (seed, Es/N0, run) only, so stored runs stay valid.
+EXTENDABLE = ("sweep.snr_db", "receiver.denoisers", "federated.runs")
 #: Columns that identify a run.
 RUN_KEY = ("snr_db", "denoiser", "run")
 
@@ -29,7 +32,7 @@ class FederatedResults(ResultsFolder):
     def __init__(
         self, path: Any, config: dict[str, Any], shard: str | None = None
     ) -> None:
-        super().__init__(path, config, ROW_KEY, shard=shard)
+        super().__init__(path, config, ROW_KEY, shard=shard, extendable=EXTENDABLE)
 
     @staticmethod
     def _same(row: dict[str, Any], key: dict[str, Any]) -> bool:

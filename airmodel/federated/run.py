@@ -204,6 +204,8 @@ def run_unit(
     select = {"validation": ctx.data.validation, "oracle": ctx.data.test}.get(
         den.select
     )
+    pool = getattr(ctx.data.validation, "unlabelled", None)
+    recal = pool[: den.recalibrate] if den.recalibrate else None
 
     def emit(row: dict[str, Any]) -> None:
         full = {**unit.key, **row, "seed": unit.seed}
@@ -221,7 +223,8 @@ def run_unit(
         eval_every=f.eval_every, divergence_loss=f.divergence_loss,
         policy=ctx.policy, seed=unit.seed, pad=ctx.pad, flip=ctx.flip,
         amp_bf16=ctx.amp, select=select, lam_grid=cfg.receiver.lam_grid,
-        beta_grid=cfg.receiver.beta_grid, on_row=emit,
+        beta_grid=cfg.receiver.beta_grid, validation=ctx.data.validation,
+        recalibrate=recal, recalibrate_batch=cfg.evaluation.batch_size, on_row=emit,
     )  # fmt: skip
     return rows
 
@@ -287,12 +290,18 @@ def run_federated(
             "to inference runs only; use `uniform` for federated experiments."
         )
     for den in cfg.receiver.denoisers:
-        post = den.recalibrate or den.adapt is not None or den.views > 1
+        post = den.adapt is not None or den.views > 1
         if den.select not in ("fixed", "validation", "oracle") or post:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {den.key!r}: the federated "
-                "server supports select fixed|validation|oracle without "
-                "`recalibrate`, `adapt` or `views`; remove them for this experiment."
+                "server supports select fixed|validation|oracle (and `recalibrate`) "
+                "without `adapt` or `views`; remove them for this experiment."
+            )
+        if den.recalibrate and den.select != "fixed":
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {den.key!r}: `recalibrate` "
+                "(batch-norm statistics re-estimated after each round) applies to "
+                "select: fixed receivers only in federated runs; drop one of them."
             )
 
     folder = FederatedResults(cfg.results_dir, to_dict(cfg), shard=shard_label(shard))

@@ -400,7 +400,12 @@ class TestConfigErrors:
 
 
 def test_shipped_configs_load():
-    for name in ("feel_quickstart", "paper_resnet18_feel"):
+    for name in (
+        "feel_quickstart",
+        "paper_resnet18_feel",
+        "feel_paper_digits",
+        "feel_paper_cifar_small",
+    ):
         cfg = load_config(f"configs/{name}.yaml", ["data.root=/data"])
         assert cfg.experiment == "federated"
 

@@ -38,6 +38,7 @@ from airmodel.receiver.denoiser.structured import (
     StructuredDenoiser,
     SVDShrinkage,
 )
+from airmodel.receiver.denoiser.temporal import MomentumMMSE
 
 __all__ = [
     "DENOISERS",
@@ -57,6 +58,7 @@ __all__ = [
     "ML",
     "MMSE",
     "MMSEpb",
+    "MomentumMMSE",
     "mmse_pb",
     "JamesSteinFilter",
     "StructuredDenoiser",

@@ -1,0 +1,243 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Regime map of federated results: Es/N0 to reach a share of the noise-free accuracy.
+
+``python -m airmodel.federated.regime FOLDER [FOLDER ...] [--plot PREFIX]``
+prints, per receiver, the final test accuracy per Es/N0 (mean ± std over
+runs), the Es/N0 at which the mean final accuracy first reaches 60 % / 80 %
+of the noise-free accuracy (piecewise-linear in dB,
+:func:`~airmodel.evaluation.report.crossing`), the gain over ML and the
+diverged runs. Several folders of the same protocol (e.g. a second one with
+a larger validation set) are read as one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airmodel.evaluation.report import crossing
+from airmodel.evaluation.results import read_results
+
+__all__ = [
+    "choose_on_validation",
+    "final_runs",
+    "format_regime",
+    "is_diverged",
+    "main",
+    "regime_table",
+]
+
+
+def is_diverged(rows: Sequence[dict[str, Any]], num_classes: int) -> bool:
+    """Whether one run (its rows, in round order) diverged.
+
+    Diverged = the run ended on the loss guard or a non-finite number
+    (``diverged`` row, non-finite loss or weight error: non-finite weights),
+    or its last accuracy is at chance (<= 1.5 / num_classes) after it had
+    exceeded chance clearly (peak >= 3 / num_classes).
+    """
+    if any(r.get("diverged") for r in rows):
+        return True
+    for r in rows:
+        for k in ("train_loss", "weight_mse"):
+            v = r.get(k)
+            if v is not None and not math.isfinite(float(v)):
+                return True
+    peak = max(r["accuracy"] for r in rows)
+    return peak >= 3.0 / num_classes and rows[-1]["accuracy"] <= 1.5 / num_classes
+
+
+def final_runs(
+    rows: Sequence[dict[str, Any]], num_classes: int = 10
+) -> list[dict[str, Any]]:
+    """One dict per finished run: key, final and peak accuracy, validation, diverged."""
+    runs: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        runs[(float(r["snr_db"]), r["denoiser"], r["run"])].append(r)
+    out = []
+    for (snr, den, run), rs in runs.items():
+        rs = sorted(rs, key=lambda r: r["round"])
+        if not rs[-1].get("last"):
+            continue  # unfinished
+        out.append({
+            "snr_db": snr, "denoiser": den, "run": run,
+            "accuracy": rs[-1]["accuracy"],
+            "peak_accuracy": max(r["accuracy"] for r in rs),
+            "val_accuracy": rs[-1].get("val_accuracy"),
+            "diverged": is_diverged(rs, num_classes),
+            "evaluations": float(np.mean([r.get("evaluations") or 0 for r in rs])),
+        })  # fmt: skip
+    return out
+
+
+def regime_table(
+    finals: Sequence[dict[str, Any]],
+    clean: float,
+    fractions: Sequence[float] = (0.6, 0.8),
+    reference: str = "ml",
+) -> list[dict[str, Any]]:
+    """Per receiver: Es/N0 [dB] where its mean final accuracy reaches each
+    ``fraction * clean``; ``gain@f`` = reference's Es/N0 minus this one's
+    (``nan`` where either is not reached; ``-inf`` Es/N0: reached at the lowest
+    point swept, and the gain is then a lower bound, ML's Es/N0 minus that
+    point, flagged ``bound@f``). Finite Es/N0 points only; ``runs`` = fewest
+    runs of a point.
+    """
+    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    div: dict[str, int] = defaultdict(int)
+    for r in finals:
+        if math.isfinite(r["snr_db"]):
+            acc[r["denoiser"]][r["snr_db"]].append(r["accuracy"])
+            div[r["denoiser"]] += bool(r["diverged"])
+    table = []
+    for den, by in acc.items():
+        pts = sorted(by)
+        ys = [float(np.mean(by[p])) for p in pts]
+        line: dict[str, Any] = {
+            "denoiser": den,
+            "runs": min(len(v) for v in by.values()),
+            "diverged": div[den],
+            "points": {p: (float(np.mean(by[p])), float(np.std(by[p]))) for p in pts},
+        }
+        for f in fractions:
+            line[f"snr@{f:.0%}"] = crossing(pts, ys, f * clean)
+        table.append(line)
+    ref = next((t for t in table if t["denoiser"] == reference), None)
+    for t in table:
+        for f in fractions:
+            k = f"snr@{f:.0%}"
+            gain = ref[k] - t[k] if ref is not None else math.nan
+            if t[k] == -math.inf and ref is not None and math.isfinite(ref[k]):
+                gain = ref[k] - min(t["points"])  # a lower bound
+                t[f"bound@{f:.0%}"] = True
+            t[f"gain@{f:.0%}"] = gain
+    return table
+
+
+def choose_on_validation(
+    finals: Sequence[dict[str, Any]], candidates: Sequence[str], run: int = 0
+) -> dict[float, str]:
+    """Per Es/N0: the candidate whose run ``run`` ends with the best validation accuracy.
+
+    The paper's v1 code fixes lambda' per run; this picks it among
+    ``candidates`` without looking at the test set.
+    """
+    best: dict[float, tuple[float, str]] = {}
+    for r in finals:
+        if (
+            r["denoiser"] in candidates
+            and r["run"] == run
+            and r["val_accuracy"] is not None
+        ):
+            cur = best.get(r["snr_db"])
+            if cur is None or r["val_accuracy"] > cur[0]:
+                best[r["snr_db"]] = (r["val_accuracy"], r["denoiser"])
+    return {snr: den for snr, (_, den) in sorted(best.items())}
+
+
+def _db(v: float) -> str:
+    if math.isnan(v):
+        return "n/a"
+    if math.isinf(v):
+        return "≤ lowest" if v < 0 else "∞"
+    return f"{v:.1f}"
+
+
+def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
+    """Markdown: accuracy per Es/N0, Es/N0 at each fraction, gain over ML."""
+    pts = sorted({p for t in table for p in t["points"]})
+    head = (
+        "| receiver | runs | "
+        + " | ".join(f"{p:g} dB" for p in pts)
+        + " | "
+        + " | ".join(f"Es/N0 @{f:.0%} | gain @{f:.0%}" for f in fractions)
+        + " | diverged |"
+    )
+    out = [head, "|---" * (3 + len(pts) + 2 * len(fractions)) + "|"]
+    for t in table:
+        cells = [
+            f"{100 * t['points'][p][0]:.1f} ± {100 * t['points'][p][1]:.1f}"
+            if p in t["points"]
+            else ""
+            for p in pts
+        ]
+        fr = [
+            f"{_db(t[f'snr@{f:.0%}'])} | "
+            + ("≥ " if t.get(f"bound@{f:.0%}") else "")
+            + _db(t[f"gain@{f:.0%}"])
+            for f in fractions
+        ]
+        out.append(
+            f"| {t['denoiser']} | {t['runs']} | "
+            + " | ".join(cells)
+            + " | "
+            + " | ".join(fr)
+            + f" | {t['diverged']} |"
+        )
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Print the regime table of one or more federated results folders."""
+    p = argparse.ArgumentParser(prog="python -m airmodel.federated.regime")
+    p.add_argument("folders", nargs="+")
+    p.add_argument("--clean-from", default="ml", help="receiver of the inf-dB run")
+    p.add_argument("--plot", help="PNG prefix: PREFIX_round.png, PREFIX_snr.png")
+    p.add_argument(
+        "--round-snr", type=float, nargs="*", help="Es/N0 points of the round plot"
+    )
+    a = p.parse_args(argv)
+    rows: list[dict[str, Any]] = []
+    for f in a.folders:
+        if not Path(f).is_dir():
+            p.error(f"{f} is not a results folder; pass the out_dir of `airmodel run`.")
+        rows += read_results(f)[1]
+    finals = final_runs(rows)
+    ref = [r["accuracy"] for r in finals if r["snr_db"] == math.inf
+           and r["denoiser"] == a.clean_from]  # fmt: skip
+    if not ref:
+        p.error(
+            f"no finished inf-dB run of {a.clean_from!r}; add .inf to sweep.snr_db."
+        )
+    clean = float(np.mean(ref))
+    print(f"noise-free accuracy ({a.clean_from}, {len(ref)} runs): {100 * clean:.1f} %")
+    v1 = sorted({r["denoiser"] for r in finals if r["denoiser"].startswith("mmse_pb(")})
+    if v1:  # the paper's v1: lambda' per Es/N0 by validation, as one more receiver
+        chosen = choose_on_validation(finals, ["ml", *v1])
+        finals += [
+            {**r, "denoiser": "mmse_pb[v1]"}
+            for r in finals
+            if chosen.get(r["snr_db"]) == r["denoiser"]
+        ]
+    print(format_regime(regime_table(finals, clean)))
+    if v1:
+        print(
+            "mmse_pb[v1]: lambda' picked among ml (1.00) and "
+            f"{', '.join(v1)} by run 0's final validation accuracy: "
+            + ", ".join(f"{snr:g} dB: {den}" for snr, den in chosen.items())
+        )
+    if a.plot:
+        from airmodel.evaluation.plot import plot_accuracy
+
+        noisy = [r for r in finals if math.isfinite(r["snr_db"])]
+        plot_accuracy(
+            noisy, f"{a.plot}_snr.png", x="snr_db", xlabel="Es/N0 of the sum [dB]",
+            clean_accuracy=clean, title="final test accuracy, mean ± std over runs",
+        )  # fmt: skip
+        if a.round_snr:
+            rows = [r for r in rows if float(r["snr_db"]) in a.round_snr]
+        plot_accuracy(
+            rows, f"{a.plot}_round.png", x="round", curve="denoiser",
+            dash="snr_db", dash_unit=" dB", xlabel="communication round",
+            clean_accuracy=clean, title="test accuracy vs round, mean ± std over runs",
+        )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
