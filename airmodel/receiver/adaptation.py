@@ -1,9 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Test-time adaptation: fit the rebuilt network to its own noise on unlabelled images.
+"""Test-time adaptation: fit the rebuilt network to its own noise on unlabelled inputs.
 
 A receiver stage after any denoiser and batch-norm recalibration. It sees a
-state dict and a tensor of unlabelled images, nothing else: there is no
-argument through which a label could arrive.
+state dict and a tensor of unlabelled images (or token ids of unlabelled
+sentences, for a text model), nothing else: there is no argument through
+which a label could arrive. For a LayerNorm network (a transformer), which
+keeps no statistics to re-estimate, adapting the LayerNorm affine parameters
+is the counterpart of batch-norm recalibration.
 
 Objective (``objective``), on the softmax ``p(x)`` of a minibatch ``B``:
 
@@ -114,16 +117,21 @@ def adapt_state(
 
     :param state_dict: rebuilt (and possibly recalibrated) weights.
     :param model: a module of the matching architecture (used for its structure).
-    :param images: [N, C, H, W], float. Normalized unlabelled images; the
-        first ``cfg.images`` are used.
+    :param images: [N, C, H, W], float. Normalized unlabelled images, or
+        [N, L] int64 token ids of unlabelled sentences (a text model; padding
+        is the model's business); the first ``cfg.images`` are used.
     :param cfg: :class:`Adaptation`.
     :output state_dict: same keys, shapes, dtypes and devices; only the
         :func:`adapted_keys` entries differ.
     """
-    if not torch.is_tensor(images) or images.dim() != 4:
+    tokens = (
+        torch.is_tensor(images) and images.dim() == 2 and images.dtype == torch.int64
+    )
+    if not (tokens or (torch.is_tensor(images) and images.dim() == 4)):
+        what = tuple(images.shape) if torch.is_tensor(images) else type(images).__name__
         raise ValueError(
-            "`images` must be a tensor [N, C, H, W] of normalized unlabelled inputs; "
-            f"got {type(images).__name__}."
+            "`images` must be a tensor [N, C, H, W] of normalized unlabelled images "
+            f"or token ids [N, L] int64 of unlabelled sentences; got {what}."
         )
     if cfg.problem():
         raise ValueError(cfg.problem())
