@@ -367,3 +367,32 @@ def test_layernorm_adaptation_on_unlabelled_sentences(tmp_path):
     assert entropy(out) < entropy(sd) - 1e-3
     with pytest.raises(ValueError, match="token ids"):
         adapt_state(sd, model, ids.float(), Adaptation())
+
+
+def test_balance_shift_hand_values_and_head_only():
+    """`adapt.objective: balance`: margins 3 and 1 need the shift -2 on the
+    margin (delta = [+1, -1]: sigmoid(1) + sigmoid(-1) = 1, exact); 3 classes:
+    the mean softmax after the shift is uniform (1e-9). On a transformer only the
+    head's bias moves, and the pool's mean prediction becomes uniform (1e-5)."""
+    from airmodel.config import DenoiserConfig, from_dict
+    from airmodel.receiver.adaptation import Adaptation, adapt_state, balance_shift
+
+    delta = balance_shift(torch.tensor([[0.0, 3.0], [0.0, 1.0]], dtype=torch.float64))
+    assert torch.allclose(delta, torch.tensor([1.0, -1.0], dtype=torch.float64))
+    z = torch.randn(50, 3, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    p = torch.softmax(z.double() + balance_shift(z.double()), 1).mean(0)
+    assert torch.allclose(p, torch.full((3,), 1 / 3, dtype=torch.float64), atol=1e-9)
+
+    torch.manual_seed(2)
+    model = get_model("transformer", 2, 30, {"max_len": 8, "depth": 1}).eval()
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    sd["head.bias"] += torch.tensor([2.0, -2.0])  # a tilted network
+    ids = torch.randint(2, 30, (40, 8))
+    out = adapt_state(sd, model, ids, Adaptation(objective="balance", images=40))
+    assert [k for k in sd if not torch.equal(sd[k], out[k])] == ["head.bias"]
+    model.load_state_dict(out)
+    with torch.no_grad():
+        mean = torch.softmax(model(ids), 1).mean(0)
+    assert torch.allclose(mean, torch.tensor([0.5, 0.5]), atol=1e-5)
+    spec = from_dict(DenoiserConfig, {"name": "ml", "adapt": {"objective": "balance"}})
+    assert spec.key == "ml+bal"
