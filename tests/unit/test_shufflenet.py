@@ -105,7 +105,7 @@ def test_committed_shufflenet_scores_its_recorded_accuracy():
 
 def test_shufflenet_config_dry_run():
     """configs/shufflenet_cifar10_awgn.yaml: ML, MMSE_pb (fit), ML + recalibration
-    500, that + adaptation; `paper` policy; 2,000 test images, 3 draws; its plan
+    500; `paper` policy; 2,000 test images, 3 draws; its plan
     passes with ../shared's copy (the committed checkpoint is found)."""
     if not CIFAR.is_file():
         pytest.skip("../shared/datasets/cifar10-jpeg.tar.gz absent")
@@ -117,7 +117,7 @@ def test_shufflenet_config_dry_run():
     )
     assert cfg.transmitter.policy == "paper" and cfg.model.name == "shufflenetv2"
     assert [d.key for d in cfg.receiver.denoisers] == [
-        "ml", "mmse_pb[fit]", "ml+bn500", "ml+bn500+im10",
+        "ml", "mmse_pb[fit]", "ml+bn500",
     ]  # fmt: skip
     assert cfg.data.test_samples == 2000 and cfg.sweep.draws >= 3
     plan = dry_run(cfg)
