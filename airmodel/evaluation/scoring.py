@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -117,7 +117,8 @@ class Scorer:
     copy (batch-norm folded, oneDNN fused ops; logits within a few 1e-6 of eager).
 
     :param images: [N, H, W, C] uint8 (numpy or tensor), or token ids
-        [N, L] int64 of a text dataset (used as they are; the model masks padding).
+        [N, L] int64 of a text dataset (used as they are; scored shortest first in
+        batches cut to their longest sentence, so the model must mask padding, id 0).
     :param labels: [N] integer labels.
     :param info: :class:`~airmodel.data.DatasetInfo` (normalization constants).
     :param device: Default :func:`default_device`.
@@ -222,6 +223,30 @@ class Scorer:
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
+    def _batches(
+        self,
+    ) -> Iterator[tuple[torch.Tensor | slice, torch.Tensor, torch.Tensor]]:
+        """``(index, x, y)`` per batch of ``batch_size``, in order.
+
+        Token ids are taken shortest sentence first and each batch is cut
+        after its last non-padding column (id 0), which leaves the logits of a
+        model that masks padding unchanged (airmodel's transformer does) and
+        makes SST-2 scoring about 4x faster; ``index`` then holds the
+        batch's positions in the scorer's order.
+        """
+        n = len(self)
+        if not _is_tokens(self.x):
+            for i in range(0, n, self.batch_size):
+                sl = slice(i, i + self.batch_size)
+                yield sl, self.x[sl], self.y[sl]
+            return
+        lengths = (self.x != 0).sum(1)
+        order = torch.argsort(lengths, stable=True)
+        for i in range(0, n, self.batch_size):
+            idx = order[i : i + self.batch_size]
+            width = max(1, int(lengths[idx].max()))
+            yield idx, self.x[idx, :width], self.y[idx]
+
     def subset(self, indices: torch.Tensor | Sequence[int]) -> Scorer:
         """A scorer on ``images[indices]`` that shares this one's settings and model."""
         idx = torch.as_tensor(indices, dtype=torch.int64, device=self.device)
@@ -270,17 +295,15 @@ class Scorer:
         model = self._prepare(model)
         was_training = model.training
         model.eval()
-        out = []
+        out = self.y.new_zeros(len(self))
         try:
             net = self._inference_net(model)
             with torch.inference_mode(), self._autocast():
-                for i in range(0, len(self), self.batch_size):
-                    out.append(
-                        self._forward(net, self.x[i : i + self.batch_size]).argmax(1)
-                    )
+                for idx, x, _ in self._batches():
+                    out[idx] = self._forward(net, x).argmax(1)
         finally:
             model.train(was_training)
-        return torch.cat(out) if out else self.y.new_zeros(0)
+        return out
 
     def accuracy(self, model: nn.Module) -> float:
         """Fraction of correctly classified images, in [0, 1] (or the ``metric``)."""
@@ -299,11 +322,7 @@ class Scorer:
         total = 0.0
         try:
             with torch.inference_mode(), self._autocast():
-                for i in range(0, len(self), self.batch_size):
-                    x, y = (
-                        self.x[i : i + self.batch_size],
-                        self.y[i : i + self.batch_size],
-                    )
+                for _, x, y in self._batches():
                     total += float(self.metric(model, (x, y))) * len(y)
         finally:
             model.train(was_training)
@@ -353,9 +372,8 @@ class Scorer:
                 # adaptive_avg_pool2d on channels_last has no batching rule; vmap
                 # loops over the k models for that one cheap op.
                 warnings.filterwarnings("ignore", "There is a performance drop")
-                for i in range(0, len(self), self.batch_size):
-                    pred = many(stacked, self.x[i : i + self.batch_size]).argmax(-1)
-                    correct += (pred == self.y[i : i + self.batch_size]).sum(1)
+                for _, x, y in self._batches():
+                    correct += (many(stacked, x).argmax(-1) == y).sum(1)
         finally:
             target.train(was_training)
         return [int(c) / len(self) for c in correct.tolist()]
@@ -374,11 +392,9 @@ class Scorer:
         try:
             net = self._inference_net(target)
             with torch.inference_mode(), self._autocast():
-                for i in range(0, len(self), self.batch_size):
-                    logits = net(self.x[i : i + self.batch_size]).float()
-                    total += nn.functional.cross_entropy(
-                        logits, self.y[i : i + self.batch_size], reduction="sum"
-                    )
+                for _, x, y in self._batches():
+                    logits = net(x).float()
+                    total += nn.functional.cross_entropy(logits, y, reduction="sum")
         finally:
             target.train(was_training)
         return float(total.item()) / max(len(self), 1)
@@ -407,12 +423,10 @@ class Scorer:
         total = 0.0
         try:
             with self._autocast():
-                for i in range(0, len(self), self.batch_size):
-                    logits = torch.func.functional_call(
-                        target, params, (self.x[i : i + self.batch_size],)
-                    ).float()
+                for _, x, y in self._batches():
+                    logits = torch.func.functional_call(target, params, (x,)).float()
                     loss = nn.functional.cross_entropy(
-                        logits, self.y[i : i + self.batch_size], reduction="sum"
+                        logits, y, reduction="sum"
                     ) / max(len(self), 1)
                     parts = torch.autograd.grad(loss, list(params.values()))
                     for k, g in zip(params, parts, strict=True):

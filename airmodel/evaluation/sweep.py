@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
-from airmodel.evaluation.scoring import Scorer
+from airmodel.evaluation.scoring import Scorer, _is_tokens
 from airmodel.evaluation.shard import in_shard
 from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
@@ -71,7 +71,8 @@ class ValidationScorer(Scorer):
     """The validation :class:`Scorer` plus the receiver's pool of unlabelled images.
 
     :param unlabelled: [n, C, H, W], float, optional. Normalized training
-        images (no labels) for batch-norm recalibration; its first ``kappa``
+        images (no labels; token ids [n, L] int64 for text) for batch-norm
+        recalibration and test-time adaptation; its first ``kappa``
         are the scorer's own images. The other arguments are :class:`Scorer`'s.
     """
 
@@ -90,9 +91,11 @@ class TrainingSubsets:
     first ``kappa`` images (with labels) are the validation images, its first
     ``pool`` images (no labels; with the training augmentation if ``augment``)
     the unlabelled pool of batch-norm recalibration, so the first ``kappa`` of
-    the pool are the validation images.
+    the pool are the validation images. For a text dataset (token ids) the
+    pool is the sentences' token ids as they are (``augment`` does not apply).
 
-    :param images: [N, H, W, C] uint8 training images (host memory).
+    :param images: [N, H, W, C] uint8 training images (host memory), or
+        token ids [N, L] int64 of a text dataset.
     :param labels: [N] integer labels.
     :param info: the dataset's :class:`~airmodel.data.DatasetInfo`.
     :param kappa: validation images per subset.
@@ -120,7 +123,11 @@ class TrainingSubsets:
         # randperm(n)[:k] is a prefix of randperm(n)[:m] for k < m.
         order = sample_indices(n, max(kappa, pool), seed=mix_seed(seed, 1)).numpy()
         unlabelled = None
-        if pool:
+        if pool and _is_tokens(self.images):  # token ids: as they are, no augmentation
+            unlabelled = torch.as_tensor(self.images[order[:pool]]).to(
+                kw.get("device", "cpu")
+            )
+        elif pool:
             raw = torch.as_tensor(self.images[order[:pool]])
             if self.augment:
                 pad, flip = default_augmentation(self.info)

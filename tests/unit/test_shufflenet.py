@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -59,3 +61,66 @@ def test_shufflenetv2_shapes_and_policy():
 def test_channel_shuffle_interleaves():
     x = torch.arange(6.0).view(1, 6, 1, 1)
     assert channel_shuffle(x).flatten().tolist() == [0, 3, 1, 4, 2, 5]
+
+
+ROOT = Path(__file__).resolve().parents[2]
+CIFAR = ROOT.parent / "shared" / "datasets" / "cifar10-jpeg.tar.gz"
+CKPT = ROOT / "checkpoints" / "shufflenetv2_cifar10jpeg.pt"
+
+
+def test_committed_shufflenet_checkpoint():
+    """checkpoints/shufflenetv2_cifar10jpeg.pt: sealed (no warning on read),
+    ShuffleNetV2 width 1.0 with 1,263,854 parameters, a finished schedule
+    (epochs run = epochs planned, recorded in its config), at most 6 MB."""
+    import warnings
+
+    from airmodel.training import load_checkpoint, read_checkpoint
+
+    assert CKPT.stat().st_size <= 6 * 2**20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sealed: no "no seal" warning
+        read_checkpoint(CKPT)
+    model, ck = load_checkpoint(CKPT)
+    assert ck["model_name"] == "shufflenetv2" and ck["dataset"] == "image_folder"
+    assert sum(p.numel() for p in model.parameters()) == 1_263_854
+    assert ck["config"]["schedule"] == "onecycle" and ck["config"]["epochs"] == 3
+    assert 0.5 < ck["test_accuracy"] < 1.0
+
+
+@pytest.mark.slow
+def test_committed_shufflenet_scores_its_recorded_accuracy():
+    """With ../shared present: all 10,000 JPEG-copy test images, scored in fp32,
+    give the recorded test accuracy within 0.3 points (30 images): the trainer
+    scored it under bf16 autocast (native on the training CPU), which flips
+    borderline images."""
+    if not CIFAR.is_file():
+        pytest.skip("../shared/datasets/cifar10-jpeg.tar.gz absent")
+    from airmodel.data import load_dataset
+    from airmodel.evaluation.scoring import Scorer
+    from airmodel.training import load_checkpoint
+
+    model, ck = load_checkpoint(CKPT)
+    x, y, info = load_dataset("image_folder", CIFAR, "test")
+    got = Scorer(x, y, info, device="cpu", batch_size=500).accuracy(model)
+    assert abs(got - ck["test_accuracy"]) <= 30 / 10_000
+
+
+def test_shufflenet_config_dry_run():
+    """configs/shufflenet_cifar10_awgn.yaml: ML, MMSE_pb (fit), ML + recalibration
+    500; `paper` policy; 2,000 test images, 3 draws; its plan
+    passes with ../shared's copy (the committed checkpoint is found)."""
+    if not CIFAR.is_file():
+        pytest.skip("../shared/datasets/cifar10-jpeg.tar.gz absent")
+    from airmodel.config import load_config
+    from airmodel.experiment import dry_run
+
+    cfg = load_config(
+        ROOT / "configs" / "shufflenet_cifar10_awgn.yaml", [f"data.root={CIFAR}"]
+    )
+    assert cfg.transmitter.policy == "paper" and cfg.model.name == "shufflenetv2"
+    assert [d.key for d in cfg.receiver.denoisers] == [
+        "ml", "mmse_pb[fit]", "ml+bn500",
+    ]  # fmt: skip
+    assert cfg.data.test_samples == 2000 and cfg.sweep.draws >= 3
+    plan = dry_run(cfg)
+    assert "config OK" in plan and "shufflenetv2_cifar10jpeg.pt (found)" in plan

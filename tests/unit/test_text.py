@@ -114,6 +114,33 @@ def test_transformer_size_masking_and_scoring():
     assert Scorer(padded.numpy(), 1 - labels, info, device="cpu").accuracy(model) == 0.0
 
 
+def test_token_scorer_sorts_and_trims_batches():
+    """Token batches go shortest first, cut to their longest sentence: predict
+    keeps the scorer's order and equals the padded full-width logits' argmax;
+    loss, accuracies_of and loss_grad_of agree with a batch-of-one reference
+    (float tolerance 1e-5). Batches really are trimmed (widths recorded)."""
+    torch.manual_seed(1)
+    model = get_model("transformer", 3, 50, {"max_len": 16, "depth": 1}).eval()
+    lengths = torch.tensor([12, 1, 5, 16, 3, 7, 2, 9, 4, 11])
+    ids = torch.randint(2, 50, (10, 16)) * (torch.arange(16) < lengths[:, None])
+    labels = torch.randint(0, 3, (10,)).numpy()
+    info = TextInfo("t", 3, 50, (0.0,), (1.0,), (16, 1))
+    scorer = Scorer(ids.numpy(), labels, info, device="cpu", batch_size=3)
+    with torch.no_grad():
+        logits = model(ids)
+    assert torch.equal(scorer.predict(model), logits.argmax(1))
+    want = torch.nn.functional.cross_entropy(logits, torch.as_tensor(labels))
+    assert scorer.loss_of(model.state_dict(), model) == pytest.approx(
+        float(want), abs=1e-5
+    )
+    loss, _ = scorer.loss_grad_of(model.state_dict(), ["head.bias"], model)
+    assert loss == pytest.approx(float(want), abs=1e-5)
+    acc = float((logits.argmax(1).numpy() == labels).mean())
+    assert scorer.accuracies_of([model.state_dict()] * 2, model) == [acc, acc]
+    widths = [x.shape[1] for _, x, _ in scorer._batches()]
+    assert widths == [3, 7, 12, 16]  # sorted lengths 1 2 3 | 4 5 7 | 9 11 12 | 16
+
+
 def test_paper_policy_layernorm_and_tied_embedding():
     """`paper`: every float but LayerNorm parameters; position ids (a buffer)
     and the tied output head ride with the embedding, sent once."""
@@ -272,3 +299,100 @@ def test_text_training_resumes_and_refuses_init_from(tmp_path, capsys):
     assert "other settings" in capsys.readouterr().err
     assert main_train([*argv, "--init-from", "x.pt"]) == 2
     assert "--init-from is not supported" in capsys.readouterr().err
+
+
+def test_layernorm_adaptation_on_unlabelled_sentences(tmp_path):
+    """Test-time adaptation of a transformer (issue #20, item 4): the receiver's
+    pool is the training sentences' token ids as they are (the seeded prefix, no
+    augmentation); adaptation moves only the LayerNorm affine parameters, reads
+    no label (reversed labels give bit-identical weights) and lowers its
+    objective (mean entropy, 20 Adam steps on a noisy random transformer)."""
+    from dataclasses import replace
+
+    from airmodel.builder import build_data
+    from airmodel.config import ExperimentConfig, from_dict
+    from airmodel.evaluation.sweep import _adapter
+    from airmodel.receiver.adaptation import (
+        Adaptation,
+        _objective,
+        adapt_state,
+        adapted_keys,
+    )
+
+    root = write_sst2(tmp_path / "sst2")
+    adapt = {"steps": 5, "lr": 1e-2, "objective": "im", "images": 4, "batch_size": 4}
+    cfg = from_dict(
+        ExperimentConfig,
+        {
+            "data": {"dataset": "sst2", "root": str(root), "options": {"max_len": 8}},
+            "receiver": {"kappa": 2, "denoisers": [{"name": "ml", "adapt": adapt}]},
+        },
+    )
+    data = build_data(cfg, torch.device("cpu"))
+    pool = data.validation.unlabelled
+    x_tr, _, info = load_dataset("sst2", root, "train", options={"max_len": 8})
+    assert pool.dtype == torch.int64 and pool.shape == (4, 8)
+    rows = {tuple(r) for r in x_tr.tolist()}
+    assert all(tuple(r) in rows for r in pool.tolist())  # training sentences, unchanged
+    assert torch.equal(pool[:2], torch.as_tensor(data.validation.x))  # kappa prefix
+
+    torch.manual_seed(0)
+    model = get_model("transformer", 2, info.in_channels, {"max_len": 8, "depth": 2})
+    sd = Link("awgn", policy="paper")(model.state_dict(), snr_db=0.0, seed=0)[0]
+    dn = cfg.receiver.denoisers[0]
+    seed = 5
+
+    def stage(subsets):
+        scorers = {"test": data.test, "validation": subsets(seed)}
+        return _adapter(dn, model, scorers, None)(dict(sd))
+
+    a = stage(data.subsets)
+    flipped = replace(data.subsets, labels=1 - data.subsets.labels)
+    b = stage(flipped)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    norm = set(adapted_keys(model, "norm"))
+    assert len(norm) == 2 * (2 * 2 + 1)  # two per layer norm: 2 layers x 2 + final
+    changed = {k for k in a if not torch.equal(a[k], sd[k])}
+    assert changed and changed <= norm
+
+    ids = torch.randint(2, info.in_channels, (32, 8))
+    out = adapt_state(sd, model, ids, Adaptation(steps=20, lr=1e-2, images=32))
+
+    def entropy(state):
+        model.load_state_dict(state)
+        model.eval()
+        with torch.no_grad():
+            return float(_objective(model(ids), "entropy"))
+
+    assert entropy(out) < entropy(sd) - 1e-3
+    with pytest.raises(ValueError, match="token ids"):
+        adapt_state(sd, model, ids.float(), Adaptation())
+
+
+def test_balance_shift_hand_values_and_head_only():
+    """`adapt.objective: balance`: margins 3 and 1 need the shift -2 on the
+    margin (delta = [+1, -1]: sigmoid(1) + sigmoid(-1) = 1, exact); 3 classes:
+    the mean softmax after the shift is uniform (1e-9). On a transformer only the
+    head's bias moves, and the pool's mean prediction becomes uniform (1e-5)."""
+    from airmodel.config import DenoiserConfig, from_dict
+    from airmodel.receiver.adaptation import Adaptation, adapt_state, balance_shift
+
+    delta = balance_shift(torch.tensor([[0.0, 3.0], [0.0, 1.0]], dtype=torch.float64))
+    assert torch.allclose(delta, torch.tensor([1.0, -1.0], dtype=torch.float64))
+    z = torch.randn(50, 3, generator=torch.Generator().manual_seed(0)) * 2 + 1
+    p = torch.softmax(z.double() + balance_shift(z.double()), 1).mean(0)
+    assert torch.allclose(p, torch.full((3,), 1 / 3, dtype=torch.float64), atol=1e-9)
+
+    torch.manual_seed(2)
+    model = get_model("transformer", 2, 30, {"max_len": 8, "depth": 1}).eval()
+    sd = {k: v.clone() for k, v in model.state_dict().items()}
+    sd["head.bias"] += torch.tensor([2.0, -2.0])  # a tilted network
+    ids = torch.randint(2, 30, (40, 8))
+    out = adapt_state(sd, model, ids, Adaptation(objective="balance", images=40))
+    assert [k for k in sd if not torch.equal(sd[k], out[k])] == ["head.bias"]
+    model.load_state_dict(out)
+    with torch.no_grad():
+        mean = torch.softmax(model(ids), 1).mean(0)
+    assert torch.allclose(mean, torch.tensor([0.5, 0.5]), atol=1e-5)
+    spec = from_dict(DenoiserConfig, {"name": "ml", "adapt": {"objective": "balance"}})
+    assert spec.key == "ml+bal"
