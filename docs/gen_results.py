@@ -156,7 +156,7 @@ def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
         out += ["", f"![{key(folder)}](img/results/{key(folder)}.png)", ""]
     if folders and archive:
         out += [f"Earlier measurements of this question: {archive} (history).", ""]
-    elif q.get("folders"):
+    elif not folders and q.get("folders"):
         wanted = ", ".join(f"`docs/data/{f}`" for f in q["folders"])
         out += [
             f"No results folder yet ({wanted}). **History**, not regenerated: "
