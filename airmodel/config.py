@@ -187,6 +187,10 @@ class DenoiserConfig:
                 f"config key `receiver.denoisers` entry {self.name!r}: "
                 f"{self.adapt.problem()}"
             )
+        if self.adapt is not None and self.adapt.recalibrate is None:
+            # default: recalibrate again after adapting whenever this receiver recalibrates
+            again = dataclasses.replace(self.adapt, recalibrate=bool(self.recalibrate))
+            object.__setattr__(self, "adapt", again)
         if self.adapt is not None and self.adapt.recalibrate and not self.recalibrate:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {self.name!r}: "

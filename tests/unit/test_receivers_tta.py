@@ -78,7 +78,15 @@ def test_config_keys_and_errors():
     d = _cfg([{"name": "ml", "recalibrate": 100, "adapt": ADAPT, "views": 3}])
     spec = d.receiver.denoisers[0]
     assert isinstance(spec.adapt, Adaptation) and spec.adapt.images == 200
-    assert spec.key == "ml+bn100+im5+aug3"
+    # adapt.recalibrate defaults to "again when the receiver recalibrates" (the
+    # variant that keeps the clean accuracy at no noise), explicit false stays off
+    assert spec.adapt.recalibrate is True and spec.key == "ml+bn100+im5bn+aug3"
+    off = _cfg(
+        [{"name": "ml", "recalibrate": 100, "adapt": {**ADAPT, "recalibrate": False}}]
+    )
+    assert off.receiver.denoisers[0].key == "ml+bn100+im5"
+    plain = _cfg([{"name": "ml", "adapt": ADAPT}]).receiver.denoisers[0]
+    assert plain.adapt.recalibrate is False and plain.key == "ml+im5"
     # adaptation and views happen after selection: they share it
     assert selection_key(spec) == selection_key(replace(spec, adapt=None, views=1))
     with pytest.raises(ConfigError, match="views"):
