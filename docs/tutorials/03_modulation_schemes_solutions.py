@@ -29,17 +29,13 @@ here = [Path.cwd(), *Path.cwd().parents, Path(airmodel.__file__).resolve().paren
 os.chdir(next(p for p in here if (p / "configs/quickstart.yaml").is_file()))
 torch.set_num_threads(1)  # a ResNet-8 on 8x8 images gains nothing from more threads
 
-from airmodel.builder import build_data, build_model
-from airmodel.config import load_config
+from airmodel.quickstart import load_quickstart
 
-cfg = load_config("configs/quickstart.yaml")
-device = torch.device("cpu")
-model, ckpt = build_model(cfg, device)  # trains once, then reads the cached final.pt
-# The test split, and 100 validation images drawn from the training split:
-data = build_data(cfg, device)
-clean = data.test.accuracy(model)
-# Scoring a rebuilt state dict loads it into `model`: keep the clean weights aside.
-sd = {k: v.clone() for k, v in model.state_dict().items()}
+# The digits ResNet-8 of `make demo` (trained once, then read from runs/), the test
+# split and 100 validation images from the training split; scoring a rebuilt state
+# dict loads it into `model`, so `sd` keeps the clean weights aside.
+q = load_quickstart("configs/quickstart.yaml")
+cfg, model, data, clean, sd = q.cfg, q.model, q.data, q.clean, q.state_dict
 print(f"clean test accuracy {clean:.2%} on {len(data.test)} images")
 
 import math
