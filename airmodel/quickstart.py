@@ -15,6 +15,7 @@ relative to the working directory, as for ``make demo``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from airmodel.builder import build_data, build_model
 from airmodel.config import ExperimentConfig, load_config
 from airmodel.resources import find_config
 
-__all__ = ["Quickstart", "load_quickstart"]
+__all__ = ["Quickstart", "load_quickstart", "start_tutorial", "work_from_repo_root"]
 
 
 @dataclass
@@ -56,3 +57,28 @@ def load_quickstart(config: str | Path = "configs/quickstart.yaml") -> Quickstar
     clean = data.test.accuracy(model)
     sd = {k: v.clone() for k, v in model.state_dict().items()}
     return Quickstart(cfg, model, data, clean, sd)
+
+
+def work_from_repo_root() -> Path:
+    """Change the working directory to the repository root and return it.
+
+    The tutorials read ``configs/`` and cache the model in ``runs/``, like
+    ``make demo``, wherever the notebook was opened: the first of the working
+    directory, its parents and the checkout holding this package that has
+    ``configs/quickstart.yaml``. Stays put (in an installed wheel) when none has.
+    """
+    here = [Path.cwd(), *Path.cwd().parents, Path(__file__).resolve().parents[1]]
+    root = next(
+        (p for p in here if (p / "configs/quickstart.yaml").is_file()), Path.cwd()
+    )
+    os.chdir(root)
+    return root
+
+
+def start_tutorial(threads: int = 1) -> Quickstart:
+    """What tutorials 1-5 run first: the repository root as working directory,
+    ``threads`` torch threads (a ResNet-8 on 8x8 images gains nothing from
+    more), and the quickstart network."""
+    work_from_repo_root()
+    torch.set_num_threads(threads)
+    return load_quickstart()

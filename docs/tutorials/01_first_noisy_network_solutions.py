@@ -17,24 +17,15 @@
 # 2 CPU cores.
 
 # %%
-import os
-from pathlib import Path
-
 import torch
 
-import airmodel
+from airmodel.quickstart import start_tutorial
 
-# The tutorials read configs/ and cache the model in runs/: run from the repository root.
-here = [Path.cwd(), *Path.cwd().parents, Path(airmodel.__file__).resolve().parents[1]]
-os.chdir(next(p for p in here if (p / "configs/quickstart.yaml").is_file()))
-torch.set_num_threads(1)  # a ResNet-8 on 8x8 images gains nothing from more threads
-
-from airmodel.quickstart import load_quickstart
-
-# The digits ResNet-8 of `make demo` (trained once, then read from runs/), the test
-# split and 100 validation images from the training split; scoring a rebuilt state
-# dict loads it into `model`, so `sd` keeps the clean weights aside.
-q = load_quickstart("configs/quickstart.yaml")
+# From the repository root (configs/, and the model cache runs/ of `make demo`), one
+# torch thread: the digits ResNet-8 (trained once, then read from runs/), the test split
+# and 100 validation images from the training split; scoring a rebuilt state dict
+# loads it into `model`, so `sd` keeps the clean weights aside.
+q = start_tutorial()
 cfg, model, data, clean, sd = q.cfg, q.model, q.data, q.clean, q.state_dict
 print(f"clean test accuracy {clean:.2%} on {len(data.test)} images")
 

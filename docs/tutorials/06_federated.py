@@ -25,16 +25,14 @@
 # summed signal per complex symbol). About 30 s on 2 CPU cores.
 
 # %%
-import os
 import tempfile
 from pathlib import Path
 
 import torch
 
-import airmodel
+from airmodel.quickstart import work_from_repo_root
 
-here = [Path.cwd(), *Path.cwd().parents, Path(airmodel.__file__).resolve().parents[1]]
-os.chdir(next(p for p in here if (p / "configs/quickstart.yaml").is_file()))
+work_from_repo_root()  # configs/ and runs/ are relative to the repository root
 torch.set_num_threads(1)
 
 from airmodel.config import load_config
