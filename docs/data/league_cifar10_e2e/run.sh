@@ -31,4 +31,11 @@ run hardened_fisher "$HARD" --set transmitter.allocation=fisher --set "$THREE" \
 run original_adapt_recal "$ORIG" \
   --set 'receiver.denoisers=[{name: ml, recalibrate: 500, adapt: {steps: 10, objective: im, recalibrate: true}}]' \
   --set 'sweep.snr_db=[30, -1, 2, 5, 8, 11]'
+# the remaining cells of the full cross: hardened + adaptation, fisher + MMSE_pb fit / adaptation
+ADAPT='{name: ml, recalibrate: 500, adapt: {steps: 10, objective: im, recalibrate: true}}'
+run hardened_adapt_recal "$HARD" --set "receiver.denoisers=[$ADAPT]" \
+  --set 'sweep.snr_db=[30, -4, -1, 2, 5, 8]'
+run fisher_fit_adapt "$ORIG" --set transmitter.allocation=fisher \
+  --set "receiver.denoisers=[{name: mmse_pb, select: fit}, $ADAPT]" \
+  --set 'sweep.snr_db=[30, -1, 2, 5, 8, 11]'
 echo "== done $(date -u +%T)"

@@ -22,9 +22,14 @@ from airmodel.evaluation.results import read_results
 
 HERE = Path(__file__).resolve().parent
 TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
-#: results folder -> transmitter: original_adapt_recal holds one more receiver
-#: (adaptation, then recalibration again) of the original transmitter, same draws.
-FOLDERS = {tx: tx for tx in TRANSMITTERS} | {"original_adapt_recal": "original"}
+#: results folder -> transmitter: the *_adapt* folders hold the cells run after
+#: the first four (adaptation then recalibration again; fisher's mmse_pb fit),
+#: same seed and points, so the same draws.
+FOLDERS = {tx: tx for tx in TRANSMITTERS} | {
+    "original_adapt_recal": "original",
+    "hardened_adapt_recal": "hardened",
+    "fisher_fit_adapt": "fisher",
+}
 REF = "original ml"
 TARGETS = (0.6, 0.8)
 
