@@ -11,6 +11,7 @@ import pytest
 from airmodel.config import ConfigError, ExecutionConfig, load_config
 from airmodel.execution import LocalBackend, check_execution, get_backend
 from airmodel.experiment import run_experiment
+from tests.unit.test_federated import TINY as TINY_FEDERATED
 
 ray = pytest.importorskip(
     "ray", reason="the ray extra is not installed (pip install 'airmodel[ray]')"
@@ -173,27 +174,7 @@ def test_ray_sweep_rows_equal_local_rows(cluster, tmp_path, model_args):
 def test_ray_federated_rows_equal_local_rows(cluster, tmp_path):
     """Tiny FEEL run (4 digits devices, 2 rounds, 2 receivers x 2 runs): one Ray
     task per (Es/N0, receiver, run); the 8 rows equal the local run's bit for bit."""
-    tiny = [
-        "experiment=federated",
-        "model.name=resnet8",
-        "data.dataset=digits",
-        "data.test_samples=60",
-        "receiver.kappa=20",
-        "receiver.lam_grid=[0.99,1.0]",
-        "receiver.beta_grid=[-0.5,0.0]",
-        "receiver.denoisers=[ml,{name: mmse_pb, select: validation}]",
-        "sweep.snr_db=[10]",
-        "federated.num_devices=4",
-        "federated.active=2",
-        "federated.rounds=2",
-        "federated.runs=2",
-        "federated.batch_size=25",
-        "federated.iid_per_device=40",
-        "federated.shard_size=10",
-        "federated.eval_every=1",
-        "evaluation.device=cpu",
-        "evaluation.threads=1",
-    ]
+    tiny = [*TINY_FEDERATED, "federated.runs=2", "evaluation.threads=1"]
     sort = lambda rows: sorted(  # noqa: E731
         rows, key=lambda r: (r["snr_db"], r["denoiser"], r["run"], r["round"])
     )

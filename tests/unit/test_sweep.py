@@ -72,8 +72,8 @@ class _Test(_CountingScorer):
     calls = 0
 
 
-def test_post_recalibration_shares_selection_and_oracle_fit_uses_test(tmp_path):
-    """Tiny conv+BN net, 2 draws: a '+bnNpost' receiver re-uses the selection."""
+def _toy():
+    """A 6x6 one-channel toy dataset (64 images, 3 classes) and a conv+BN net."""
     g = torch.Generator().manual_seed(0)
     info = DatasetInfo("toy", 3, 1, (0.5,), (0.25,), (6, 6))
     x = torch.randint(0, 256, (64, 6, 6, 1), generator=g, dtype=torch.uint8)
@@ -81,6 +81,12 @@ def test_post_recalibration_shares_selection_and_oracle_fit_uses_test(tmp_path):
     model = nn.Sequential(
         nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3)
     )
+    return info, x, y, model
+
+
+def test_post_recalibration_shares_selection_and_oracle_fit_uses_test(tmp_path):
+    """Tiny conv+BN net, 2 draws: a '+bnNpost' receiver re-uses the selection."""
+    info, x, y, model = _toy()
     val = _Val(x[:32], y[:32], info, "cpu")
     test = _Test(x[32:], y[32:], info, "cpu")
     pool = to_tensor(x[:16], info)
@@ -120,13 +126,7 @@ def test_run_trial_with_context_on_device(device):
     Es/N0 = inf ML rebuilds the clean weights (to float rounding), so its accuracy equals the
     clean model's accuracy computed on the CPU (32 test images; on CUDA the
     convolutions may use TF32, so one image may flip: tolerance 1/32 there)."""
-    g = torch.Generator().manual_seed(0)
-    info = DatasetInfo("toy", 3, 1, (0.5,), (0.25,), (6, 6))
-    x = torch.randint(0, 256, (64, 6, 6, 1), generator=g, dtype=torch.uint8)
-    y = torch.randint(0, 3, (64,), generator=g)
-    model = nn.Sequential(
-        nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.Flatten(), nn.Linear(64, 3)
-    )
+    info, x, y, model = _toy()
     val = Scorer(x[:32], y[:32], info, "cpu")
     test = Scorer(x[32:], y[32:], info, "cpu")
     clean = test.accuracy(model)
