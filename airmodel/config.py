@@ -127,7 +127,10 @@ class DenoiserConfig:
     on the validation cross-entropy (30 evaluations instead of the grid's
     299); ``"oracle_fit"`` is that fit on the test set (an oracle);
     ``"fit_layer"`` adds a per-layer gain and beta by 20 gradient steps
-    (51 evaluations). ``prior_scope``: one Gaussian prior for all weights
+    (51 evaluations). ``prior``: ``estimated`` from the received weights,
+    ``genie`` (the sent weights' true moments; labelled) or ``power`` (zero
+    mean, the sent vector's power, which the power control fixes and the
+    receiver knows). ``prior_scope``: one Gaussian prior for all weights
     (``"global"``) or one per on-air tensor (``"layer"``). ``recalibrate``:
     re-estimate batch-norm statistics from that many unlabelled training
     images after denoising (0 = off; the first ``kappa`` are the validation
@@ -145,7 +148,7 @@ class DenoiserConfig:
 
     name: str = "ml"
     label: str | None = None
-    prior: Literal["estimated", "genie"] = "estimated"
+    prior: Literal["estimated", "genie", "power"] = "estimated"
     prior_scope: Literal["global", "layer"] = "global"
     #: ``per_symbol``: each weight's own post-equalization noise variance;
     #: ``average``: one mean variance for all (what an AWGN-only receiver assumes).
@@ -177,6 +180,11 @@ class DenoiserConfig:
                 f"config key `receiver.denoisers` entry {self.name!r}: `recalibrate` "
                 "needs at least 2 images to estimate a variance; use 0 (off) or >= 2."
             )
+        if self.prior == "power" and self.prior_scope == "layer":
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {self.name!r}: `prior: power` "
+                "is one known power for all weights; set `prior_scope: global`."
+            )
         if not 1 <= self.views <= 9:
             raise ConfigError(
                 f"config key `receiver.denoisers` entry {self.name!r}: `views` must be "
@@ -205,8 +213,8 @@ class DenoiserConfig:
         key = self.name
         if self.select != "fixed":
             key += f"[{self.select}]"
-        if self.prior == "genie":
-            key += "[genie]"
+        if self.prior != "estimated":
+            key += f"[{self.prior}]"
         if self.prior_scope == "layer":
             key += "[layer]"
         if self.noise == "average":

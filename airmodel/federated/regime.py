@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,10 +28,12 @@ from airmodel.evaluation.results import read_results
 __all__ = [
     "choose_on_validation",
     "final_runs",
+    "format_gains",
     "format_regime",
     "is_diverged",
     "main",
     "regime_table",
+    "validation_groups",
 ]
 
 
@@ -141,6 +144,27 @@ def choose_on_validation(
     return {snr: den for snr, (_, den) in sorted(best.items())}
 
 
+_FIXED_LAM = re.compile(r"^mmse_pb\((\d+(?:\.\d+)?)\)(\[[a-z]+\])?$")
+
+
+def validation_groups(receivers: Sequence[str]) -> dict[str, list[str]]:
+    """Receivers whose lambda' is chosen per Es/N0 on validation, by family.
+
+    ``mmse_pb(0.95)``-style labels (one fixed lambda' per run) form the
+    paper's v1 family ``mmse_pb[v1]`` together with ``ml`` (lambda' = 1);
+    labels with a prior suffix, e.g. ``mmse_pb(0.999)[power]``, form their
+    own family ``mmse_pb[power][v1]``.
+    """
+    groups: dict[str, list[str]] = defaultdict(list)
+    for r in sorted(receivers):
+        m = _FIXED_LAM.match(r)
+        if m:
+            groups[f"mmse_pb{m.group(2) or ''}[v1]"].append(r)
+    if "mmse_pb[v1]" in groups and "ml" in receivers:
+        groups["mmse_pb[v1]"].insert(0, "ml")
+    return dict(groups)
+
+
 def _db(v: float) -> str:
     if math.isnan(v):
         return "n/a"
@@ -183,12 +207,33 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
     return "\n".join(out)
 
 
+def format_gains(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
+    """Markdown: each receiver's gain over the table's reference at each fraction."""
+    out = [
+        "| receiver | " + " | ".join(f"gain @{f:.0%}" for f in fractions) + " |",
+        "|---" * (1 + len(fractions)) + "|",
+    ]
+    for t in table:
+        out.append(
+            f"| {t['denoiser']} | "
+            + " | ".join(
+                ("≥ " if t.get(f"bound@{f:.0%}") else "") + _db(t[f"gain@{f:.0%}"])
+                for f in fractions
+            )
+            + " |"
+        )
+    return "\n".join(out)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Print the regime table of one or more federated results folders."""
     p = argparse.ArgumentParser(prog="python -m airmodel.federated.regime")
     p.add_argument("folders", nargs="+")
     p.add_argument("--clean-from", default="ml", help="receiver of the inf-dB run")
     p.add_argument("--plot", help="PNG prefix: PREFIX_round.png, PREFIX_snr.png")
+    p.add_argument(
+        "--versus", nargs="*", default=[], help="also print gains over these receivers"
+    )
     p.add_argument(
         "--round-snr", type=float, nargs="*", help="Es/N0 points of the round plot"
     )
@@ -207,21 +252,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     clean = float(np.mean(ref))
     print(f"noise-free accuracy ({a.clean_from}, {len(ref)} runs): {100 * clean:.1f} %")
-    v1 = sorted({r["denoiser"] for r in finals if r["denoiser"].startswith("mmse_pb(")})
-    if v1:  # the paper's v1: lambda' per Es/N0 by validation, as one more receiver
-        chosen = choose_on_validation(finals, ["ml", *v1])
+    groups = validation_groups({r["denoiser"] for r in finals})
+    chosen = {g: choose_on_validation(finals, c) for g, c in groups.items()}
+    for g, picks in chosen.items():  # v1: lambda' per Es/N0 by validation
         finals += [
-            {**r, "denoiser": "mmse_pb[v1]"}
+            {**r, "denoiser": g}
             for r in finals
-            if chosen.get(r["snr_db"]) == r["denoiser"]
+            if picks.get(r["snr_db"]) == r["denoiser"]
         ]
-    print(format_regime(regime_table(finals, clean)))
-    if v1:
+    table = regime_table(finals, clean)
+    print(format_regime(table))
+    for g, picks in chosen.items():
         print(
-            "mmse_pb[v1]: lambda' picked among ml (1.00) and "
-            f"{', '.join(v1)} by run 0's final validation accuracy: "
-            + ", ".join(f"{snr:g} dB: {den}" for snr, den in chosen.items())
+            f"{g}: lambda' picked among {', '.join(groups[g])} by run 0's final "
+            "validation accuracy: "
+            + ", ".join(f"{snr:g} dB: {den}" for snr, den in picks.items())
         )
+    for ref in a.versus:
+        if ref not in {t["denoiser"] for t in table}:
+            p.error(f"--versus {ref!r}: no such receiver in these folders.")
+        print(f"\ngain over {ref} [dB]:")
+        print(format_gains(regime_table(finals, clean, reference=ref)))
     if a.plot:
         from airmodel.evaluation.plot import plot_accuracy
 

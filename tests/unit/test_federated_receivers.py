@@ -221,3 +221,17 @@ def test_v1_lambda_is_chosen_on_validation_not_test():
         },
     ]
     assert choose_on_validation(finals, ["ml", "a"]) == {-40.0: "a", -30.0: "ml"}
+
+
+def test_validation_families():
+    """v1 labels group with ml; a prior suffix makes its own family; others stay out."""
+    from airmodel.federated.regime import validation_groups
+
+    got = validation_groups(
+        ["ml", "mmse_pb(0.95)", "mmse_pb(0.9)", "mmse_pb[validation]",
+         "mmse_pb(0.999)[power]", "mmse_pb(0.99)[power]", "mmse_momentum"]
+    )  # fmt: skip
+    assert got == {
+        "mmse_pb[v1]": ["ml", "mmse_pb(0.9)", "mmse_pb(0.95)"],
+        "mmse_pb[power][v1]": ["mmse_pb(0.99)[power]", "mmse_pb(0.999)[power]"],
+    }

@@ -91,6 +91,10 @@ def test_config_keys_and_errors():
     assert selection_key(spec) == selection_key(replace(spec, adapt=None, views=1))
     with pytest.raises(ConfigError, match="views"):
         _cfg([{"name": "ml", "views": 0}])
+    power = _cfg([{"name": "mmse_pb", "lam": 0.99, "prior": "power"}])
+    assert power.receiver.denoisers[0].key == "mmse_pb[power]"
+    with pytest.raises(ConfigError, match="prior_scope: global"):
+        _cfg([{"name": "mmse_pb", "prior": "power", "prior_scope": "layer"}])
     with pytest.raises(ConfigError, match="adapt.steps"):
         _cfg([{"name": "ml", "adapt": {"steps": 0}}])
     with pytest.raises(ConfigError, match="adapt.recalibrate"):

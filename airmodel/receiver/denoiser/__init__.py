@@ -15,6 +15,7 @@ from airmodel.receiver.denoiser.base import (
     get_denoiser,
     list_denoisers,
     mean_noise,
+    power_prior,
     register_denoiser,
 )
 from airmodel.receiver.denoiser.estimators import ML, MMSE, MMSEpb, mmse_pb
@@ -52,6 +53,7 @@ __all__ = [
     "estimate_prior",
     "mean_noise",
     "genie_prior",
+    "power_prior",
     "get_denoiser",
     "list_denoisers",
     "register_denoiser",

@@ -24,13 +24,14 @@ __all__ = [
     "constant_or_none",
     "mean_noise",
     "genie_prior",
+    "power_prior",
     "register_denoiser",
     "get_denoiser",
     "list_denoisers",
     "PRIOR_FLOOR_WNR",
 ]
 
-PriorSource = Literal["estimated", "genie"]
+PriorSource = Literal["estimated", "genie", "power"]
 PriorScope = Literal["global", "layer"]
 #: On-air tensors as ``(offset, numel)`` pairs, contiguous and in vector order.
 Segments = Sequence[tuple[int, int]]
@@ -235,6 +236,18 @@ def genie_prior(clean: torch.Tensor) -> Prior:
     return Prior(mean=mean, var=mean_sq - mean**2, source="genie")
 
 
+def power_prior(clean: torch.Tensor) -> Prior:
+    """Zero-mean prior whose variance is the sent vector's power ``mean(clean**2)``.
+
+    The one number a receiver knows without estimating it: the transmitter's
+    power control fixes it (the analog link normalizes the payload's power;
+    the federated uplink sets the noise from the sum's power, so ``P =
+    no * 10^(Es/N0 / 10)``). Unlike ``estimated``, it carries no error at low
+    SNR, where ``Var(y) - no`` is mostly noise.
+    """
+    return Prior(mean=0.0, var=moments(clean)[1], source="power")
+
+
 class Denoiser(ABC):
     """Estimate the sent weights from noisy ones and their noise variances.
 
@@ -243,7 +256,8 @@ class Denoiser(ABC):
     from the clean weights) and ``prior_scope`` (one ``"global"`` prior, or
     one per on-air tensor, ``"layer"``, which needs ``segments``).
 
-    :param prior: ``"estimated"`` or ``"genie"``.
+    :param prior: ``"estimated"``, ``"genie"`` or ``"power"`` (:func:`power_prior`;
+        global only).
     :param prior_scope: ``"global"`` or ``"layer"``.
     :input y: [num_weights], real. Noisy weights.
     :input no_w: [num_weights], real. Per-weight noise variance.
@@ -259,11 +273,18 @@ class Denoiser(ABC):
     def __init__(
         self, prior: PriorSource = "estimated", prior_scope: PriorScope = "global"
     ) -> None:
-        if prior not in ("estimated", "genie"):
-            raise ValueError(f"`prior` must be 'estimated' or 'genie'; got {prior!r}.")
+        if prior not in ("estimated", "genie", "power"):
+            raise ValueError(
+                f"`prior` must be 'estimated', 'genie' or 'power'; got {prior!r}."
+            )
         if prior_scope not in ("global", "layer"):
             raise ValueError(
                 f"`prior_scope` must be 'global' or 'layer'; got {prior_scope!r}."
+            )
+        if prior == "power" and prior_scope == "layer":
+            raise ValueError(
+                "`prior='power'` is one known power for the whole vector; use "
+                "prior_scope='global' (or prior='estimated' for a prior per layer)."
             )
         self.prior = prior
         self.prior_scope = prior_scope
@@ -282,12 +303,14 @@ class Denoiser(ABC):
                 "numel)] of the on-air tensors (Link.denoise passes them from the "
                 "payload spec); or use prior_scope='global'."
             )
-        if self.prior == "genie":
+        if self.prior in ("genie", "power"):
             if clean is None:
                 raise ValueError(
-                    f"{self.name} with prior='genie' needs the clean weights; pass "
-                    "clean=... or use prior='estimated'."
+                    f"{self.name} with prior={self.prior!r} needs the clean weights; "
+                    "pass clean=... or use prior='estimated'."
                 )
+            if self.prior == "power":
+                return power_prior(clean)  # one known power: global only
             if self.prior_scope == "layer":
                 return genie_layer_prior(clean, segments)
             return genie_prior(clean)
