@@ -236,16 +236,19 @@ def genie_prior(clean: torch.Tensor) -> Prior:
     return Prior(mean=mean, var=mean_sq - mean**2, source="genie")
 
 
-def power_prior(clean: torch.Tensor) -> Prior:
+def power_prior(clean: torch.Tensor, no_w: torch.Tensor) -> Prior:
     """Zero-mean prior whose variance is the sent vector's power ``mean(clean**2)``.
 
     The one number a receiver knows without estimating it: the transmitter's
     power control fixes it (the analog link normalizes the payload's power;
     the federated uplink sets the noise from the sum's power, so ``P =
     no * 10^(Es/N0 / 10)``). Unlike ``estimated``, it carries no error at low
-    SNR, where ``Var(y) - no`` is mostly noise.
+    SNR, where ``Var(y) - no`` is mostly noise. Floored at
+    ``PRIOR_FLOOR_WNR * mean(no_w)`` like the estimated prior, so MMSE_pb's
+    step at low SNR is the estimated prior's floor value, without its noise.
     """
-    return Prior(mean=0.0, var=moments(clean)[1], source="power")
+    var = max(moments(clean)[1], PRIOR_FLOOR_WNR * mean_noise(no_w))
+    return Prior(mean=0.0, var=var, source="power")
 
 
 class Denoiser(ABC):
@@ -310,7 +313,7 @@ class Denoiser(ABC):
                     "pass clean=... or use prior='estimated'."
                 )
             if self.prior == "power":
-                return power_prior(clean)  # one known power: global only
+                return power_prior(clean, no_w)  # one known power: global only
             if self.prior_scope == "layer":
                 return genie_layer_prior(clean, segments)
             return genie_prior(clean)
