@@ -32,6 +32,7 @@ __all__ = [
     "final_runs",
     "format_gains",
     "format_regime",
+    "gain_intervals",
     "is_diverged",
     "main",
     "regime_table",
@@ -125,6 +126,55 @@ def regime_table(
     return table
 
 
+def gain_intervals(
+    finals: Sequence[dict[str, Any]],
+    clean: float,
+    reference: str,
+    fractions: Sequence[float] = (0.6, 0.8),
+    resamples: int = 2000,
+    seed: int = 0,
+) -> dict[str, dict[float, tuple[float, float]]]:
+    """10th-90th percentile of each receiver's gain over ``reference``, by bootstrap.
+
+    Paired over runs: each resample draws run indices with replacement per
+    Es/N0 point (runs at different points have independent seeds), the same
+    indices for every receiver (run ``r`` of every receiver at one point
+    shares the seeds and the noise draws); a receiver with fewer runs uses
+    ``index mod its runs``. A crossing below the lowest point counts
+    as the lowest point (the gain is then a lower bound), a target never
+    reached as +inf (gain -inf).
+    """
+    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(finals, key=lambda r: r["run"]):
+        if math.isfinite(r["snr_db"]):
+            acc[r["denoiser"]][r["snr_db"]].append(r["accuracy"])
+    if reference not in acc:
+        return {}
+    rng = np.random.default_rng(seed)
+    pts = sorted({p for by in acc.values() for p in by})
+    most = max(len(v) for by in acc.values() for v in by.values())
+    draws = rng.integers(0, most, size=(resamples, len(pts), most))
+
+    def cross(by: dict[float, list[float]], idx: np.ndarray, f: float) -> float:
+        xs = [p for p in pts if p in by]
+        ys = [
+            float(np.mean([by[p][i % len(by[p])] for i in idx[pts.index(p)]]))
+            for p in xs
+        ]
+        c = crossing(xs, ys, f * clean)
+        return xs[0] if c == -math.inf else (math.inf if math.isnan(c) else c)
+
+    out: dict[str, dict[float, tuple[float, float]]] = {}
+    for den, by in acc.items():
+        out[den] = {}
+        for f in fractions:
+            g = [cross(acc[reference], d, f) - cross(by, d, f) for d in draws]
+            g = [v if not math.isnan(v) else -math.inf for v in g]  # inf - inf
+            lo, hi = np.quantile(g, [0.1, 0.9], method="nearest")
+            out[den][f] = (float(lo), float(hi))
+    return out
+
+
 def choose_on_validation(
     finals: Sequence[dict[str, Any]], candidates: Sequence[str], run: int = 0
 ) -> dict[float, str]:
@@ -209,22 +259,34 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
     return "\n".join(out)
 
 
-def format_gains(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
-    """Markdown: each receiver's gain over the table's reference at each fraction."""
+def format_gains(
+    table: Sequence[dict[str, Any]],
+    intervals: dict[str, dict[float, tuple[float, float]]] | None = None,
+    fractions=(0.6, 0.8),
+) -> str:
+    """Markdown: each receiver's gain over the table's reference at each fraction,
+    with its bootstrap 10-90 % interval (:func:`gain_intervals`) when given."""
     out = [
         "| receiver | " + " | ".join(f"gain @{f:.0%}" for f in fractions) + " |",
         "|---" * (1 + len(fractions)) + "|",
     ]
+    intervals = intervals or {}
     for t in table:
-        out.append(
-            f"| {t['denoiser']} | "
-            + " | ".join(
-                ("≥ " if t.get(f"bound@{f:.0%}") else "") + _db(t[f"gain@{f:.0%}"])
-                for f in fractions
-            )
-            + " |"
-        )
+        cells = []
+        for f in fractions:
+            cell = ("≥ " if t.get(f"bound@{f:.0%}") else "") + _db(t[f"gain@{f:.0%}"])
+            if f in intervals.get(t["denoiser"], {}) and not math.isnan(
+                t[f"gain@{f:.0%}"]
+            ):
+                lo, hi = intervals[t["denoiser"]][f]
+                cell += f" [{_gain(lo)}, {_gain(hi)}]"
+            cells.append(cell)
+        out.append(f"| {t['denoiser']} | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def _gain(v: float) -> str:
+    return "−∞" if v == -math.inf else ("∞" if v == math.inf else f"{v:.1f}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -283,7 +345,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         if ref not in {t["denoiser"] for t in table}:
             p.error(f"--versus {ref!r}: no such receiver in these folders.")
         print(f"\ngain over {ref} [dB]:")
-        print(format_gains(regime_table(finals, clean, reference=ref)))
+        print(
+            format_gains(
+                regime_table(finals, clean, reference=ref),
+                gain_intervals(finals, clean, ref),
+            )
+        )
+        print(
+            "[10 %, 90 %] of the gain over 2,000 paired bootstrap resamples of the runs"
+        )
     if a.plot:
         from airmodel.evaluation.plot import plot_accuracy
 

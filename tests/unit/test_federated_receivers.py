@@ -235,3 +235,28 @@ def test_validation_families():
         "mmse_pb[v1]": ["ml", "mmse_pb(0.9)", "mmse_pb(0.95)"],
         "mmse_pb[power][v1]": ["mmse_pb(0.99)[power]", "mmse_pb(0.999)[power]"],
     }
+
+
+def test_gain_intervals_are_paired_over_runs():
+    """Curves 10 dB apart without run-to-run noise: every resample gives the gain
+    10 dB exactly (interval width 0); with noise (runs offset by -0.04/0/+0.04 and
+    a run trend in one receiver), the 10-90 % interval contains the point
+    estimate and is wider than 0.5 dB."""
+    from airmodel.federated.regime import gain_intervals, regime_table
+
+    def finals(extra, offsets=(-0.04, 0.0, 0.04)):
+        out = []
+        for den, accs in (("ml", (0.2, 0.4, 0.6, 0.8)), ("ours", (0.4, 0.6, 0.8, 0.9))):
+            for run, noise in enumerate(offsets):
+                for snr, acc in zip((-20, -10, 0, 10), accs, strict=True):
+                    acc += noise + (extra * run if den == "ours" else 0.0)
+                    out.append({"snr_db": snr, "denoiser": den, "run": run,
+                                "accuracy": acc, "diverged": False})  # fmt: skip
+        return out
+
+    same = gain_intervals(finals(0.0, (0.0,) * 3), 1.0, "ml", resamples=200)
+    assert same["ours"][0.6] == pytest.approx((10.0, 10.0))
+    noisy = finals(0.05)
+    lo, hi = gain_intervals(noisy, 1.0, "ml", resamples=500)["ours"][0.6]
+    point = {t["denoiser"]: t for t in regime_table(noisy, 1.0)}["ours"]["gain@60%"]
+    assert lo <= point <= hi and hi - lo > 0.5
