@@ -90,10 +90,11 @@ def regime_table(
 ) -> list[dict[str, Any]]:
     """Per receiver: Es/N0 [dB] where its mean final accuracy reaches each
     ``fraction * clean``; ``gain@f`` = reference's Es/N0 minus this one's
-    (``nan`` where either is not reached; ``-inf`` Es/N0: reached at the lowest
-    point swept, and the gain is then a lower bound, ML's Es/N0 minus that
-    point, flagged ``bound@f``). Finite Es/N0 points only; ``runs`` = fewest
-    runs of a point.
+    (``nan`` where either is not reached, or both are reached at their lowest
+    point; ``-inf`` Es/N0: reached at the lowest point swept, and the gain is
+    then a bound, flagged ``bound@f``: ``"≥"`` the reference's Es/N0 minus that
+    point, or ``"≤"`` where the reference is the one below its lowest point).
+    Finite Es/N0 points only; ``runs`` = fewest runs of a point.
     """
     acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     div: dict[str, int] = defaultdict(int)
@@ -118,11 +119,18 @@ def regime_table(
     for t in table:
         for f in fractions:
             k = f"snr@{f:.0%}"
-            gain = ref[k] - t[k] if ref is not None else math.nan
-            if t[k] == -math.inf and ref is not None and math.isfinite(ref[k]):
-                gain = ref[k] - min(t["points"])  # a lower bound
-                t[f"bound@{f:.0%}"] = True
+            gain, bound = math.nan, ""
+            if ref is not None and t is ref:
+                gain = 0.0
+            elif ref is not None and math.isfinite(ref[k]) and math.isfinite(t[k]):
+                gain = ref[k] - t[k]
+            elif ref is not None and math.isfinite(ref[k]) and t[k] == -math.inf:
+                gain, bound = ref[k] - min(t["points"]), "≥"  # a lower bound
+            elif ref is not None and ref[k] == -math.inf and math.isfinite(t[k]):
+                gain, bound = min(ref["points"]) - t[k], "≤"  # an upper bound
             t[f"gain@{f:.0%}"] = gain
+            if bound:
+                t[f"bound@{f:.0%}"] = bound
     return table
 
 
@@ -245,7 +253,7 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
         ]
         fr = [
             f"{_db(t[f'snr@{f:.0%}'])} | "
-            + ("≥ " if t.get(f"bound@{f:.0%}") else "")
+            + (t[f"bound@{f:.0%}"] + " " if t.get(f"bound@{f:.0%}") else "")
             + _db(t[f"gain@{f:.0%}"])
             for f in fractions
         ]
@@ -274,7 +282,8 @@ def format_gains(
     for t in table:
         cells = []
         for f in fractions:
-            cell = ("≥ " if t.get(f"bound@{f:.0%}") else "") + _db(t[f"gain@{f:.0%}"])
+            bound = t.get(f"bound@{f:.0%}")
+            cell = (bound + " " if bound else "") + _db(t[f"gain@{f:.0%}"])
             if f in intervals.get(t["denoiser"], {}) and not math.isnan(
                 t[f"gain@{f:.0%}"]
             ):

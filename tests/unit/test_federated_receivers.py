@@ -180,7 +180,13 @@ class TestRegime:
         table = {t["denoiser"]: t for t in regime_table(final_runs(rows), 1.0)}
         # above 60 % at the lowest point: the gain is a lower bound, -12.5 - (-20)
         assert table["flat"]["gain@60%"] == pytest.approx(7.5)
-        assert table["flat"]["bound@60%"] is True
+        assert table["flat"]["bound@60%"] == "≥"
+        # against a reference below its lowest point the gain is an upper bound
+        vs_flat = {t["denoiser"]: t for t in regime_table(final_runs(rows), 1.0,
+                                                          reference="flat")}  # fmt: skip
+        assert vs_flat["ml"]["gain@60%"] == pytest.approx(-7.5)
+        assert vs_flat["ml"]["bound@60%"] == "≤"
+        assert vs_flat["flat"]["gain@60%"] == 0.0
         assert table["ml"]["snr@60%"] == pytest.approx(-12.5)
         assert table["ml"]["snr@80%"] == pytest.approx(-5.0)
         assert table["ours"]["gain@60%"] == pytest.approx(10.0)
