@@ -189,18 +189,21 @@ def choose_on_validation(
     """Per Es/N0: the candidate whose run ``run`` ends with the best validation accuracy.
 
     The paper's v1 code fixes lambda' per run; this picks it among
-    ``candidates`` without looking at the test set.
+    ``candidates`` without looking at the test set. A run that diverged (it
+    has no final validation score) ranks below every finished one; where all
+    diverged, the first candidate listed stands for them.
     """
     best: dict[float, tuple[float, str]] = {}
-    for r in finals:
-        if (
-            r["denoiser"] in candidates
-            and r["run"] == run
-            and r["val_accuracy"] is not None
-        ):
+    order = {c: i for i, c in enumerate(candidates)}
+    for r in sorted(finals, key=lambda r: order.get(r["denoiser"], 0)):
+        if r["denoiser"] in candidates and r["run"] == run:
+            val = r["val_accuracy"]
+            if val is None and not r.get("diverged"):
+                continue  # unscored and not diverged: no evidence either way
+            val = -1.0 if val is None else val
             cur = best.get(r["snr_db"])
-            if cur is None or r["val_accuracy"] > cur[0]:
-                best[r["snr_db"]] = (r["val_accuracy"], r["denoiser"])
+            if cur is None or val > cur[0]:
+                best[r["snr_db"]] = (val, r["denoiser"])
     return {snr: den for snr, (_, den) in sorted(best.items())}
 
 

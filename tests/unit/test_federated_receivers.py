@@ -227,6 +227,13 @@ def test_v1_lambda_is_chosen_on_validation_not_test():
         },
     ]
     assert choose_on_validation(finals, ["ml", "a"]) == {-40.0: "a", -30.0: "ml"}
+    # a diverged run (no validation score) ranks last; all diverged: the first listed
+    gone = [{"snr_db": -50.0, "denoiser": d, "run": 0, "val_accuracy": v,
+             "accuracy": 0.1, "diverged": v is None} for d, v in
+            (("ml", None), ("a", 0.2), ("b", None))]  # fmt: skip
+    assert choose_on_validation(gone, ["ml", "a", "b"]) == {-50.0: "a"}
+    all_gone = [{**r, "val_accuracy": None, "diverged": True} for r in gone]
+    assert choose_on_validation(all_gone, ["ml", "a", "b"]) == {-50.0: "ml"}
 
 
 def test_validation_families():
