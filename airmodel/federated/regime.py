@@ -82,6 +82,15 @@ def final_runs(
     return out
 
 
+def _by_point(finals: Sequence[dict[str, Any]]) -> dict[str, dict[float, list[float]]]:
+    """Final accuracies per receiver and finite Es/N0, in run order."""
+    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(finals, key=lambda r: r["run"]):
+        if math.isfinite(r["snr_db"]):
+            acc[r["denoiser"]][r["snr_db"]].append(r["accuracy"])
+    return acc
+
+
 def regime_table(
     finals: Sequence[dict[str, Any]],
     clean: float,
@@ -96,11 +105,10 @@ def regime_table(
     point, or ``"≤"`` where the reference is the one below its lowest point).
     Finite Es/N0 points only; ``runs`` = fewest runs of a point.
     """
-    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    acc = _by_point(finals)
     div: dict[str, int] = defaultdict(int)
     for r in finals:
         if math.isfinite(r["snr_db"]):
-            acc[r["denoiser"]][r["snr_db"]].append(r["accuracy"])
             div[r["denoiser"]] += bool(r["diverged"])
     table = []
     for den, by in acc.items():
@@ -152,10 +160,7 @@ def gain_intervals(
     as the lowest point (the gain is then a lower bound), a target never
     reached as +inf (gain -inf).
     """
-    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in sorted(finals, key=lambda r: r["run"]):
-        if math.isfinite(r["snr_db"]):
-            acc[r["denoiser"]][r["snr_db"]].append(r["accuracy"])
+    acc = _by_point(finals)
     if reference not in acc:
         return {}
     rng = np.random.default_rng(seed)
@@ -163,20 +168,20 @@ def gain_intervals(
     most = max(len(v) for by in acc.values() for v in by.values())
     draws = rng.integers(0, most, size=(resamples, len(pts), most))
 
+    col = {p: j for j, p in enumerate(pts)}
+
     def cross(by: dict[float, list[float]], idx: np.ndarray, f: float) -> float:
         xs = [p for p in pts if p in by]
-        ys = [
-            float(np.mean([by[p][i % len(by[p])] for i in idx[pts.index(p)]]))
-            for p in xs
-        ]
+        ys = [float(np.mean([by[p][i % len(by[p])] for i in idx[col[p]]])) for p in xs]
         c = crossing(xs, ys, f * clean)
         return xs[0] if c == -math.inf else (math.inf if math.isnan(c) else c)
 
+    ref = {f: [cross(acc[reference], d, f) for d in draws] for f in fractions}
     out: dict[str, dict[float, tuple[float, float]]] = {}
     for den, by in acc.items():
         out[den] = {}
         for f in fractions:
-            g = [cross(acc[reference], d, f) - cross(by, d, f) for d in draws]
+            g = [r - cross(by, d, f) for r, d in zip(ref[f], draws, strict=True)]
             g = [v if not math.isnan(v) else -math.inf for v in g]  # inf - inf
             lo, hi = np.quantile(g, [0.1, 0.9], method="nearest")
             out[den][f] = (float(lo), float(hi))

@@ -292,6 +292,15 @@ class Denoiser(ABC):
         self.prior = prior
         self.prior_scope = prior_scope
 
+    def _check_segments_given(self, segments: Segments | None) -> None:
+        """A per-layer prior needs the on-air tensors' ``(offset, numel)``."""
+        if self.prior_scope == "layer" and segments is None:
+            raise ValueError(
+                f"{self.name} with prior_scope='layer' needs segments=[(offset, "
+                "numel)] of the on-air tensors (Link.denoise passes them from the "
+                "payload spec); or use prior_scope='global'."
+            )
+
     def fit_prior(
         self,
         y: torch.Tensor,
@@ -300,12 +309,7 @@ class Denoiser(ABC):
         segments: Segments | None = None,
     ) -> Prior:
         """Return the prior this denoiser uses."""
-        if self.prior_scope == "layer" and segments is None:
-            raise ValueError(
-                f"{self.name} with prior_scope='layer' needs segments=[(offset, "
-                "numel)] of the on-air tensors (Link.denoise passes them from the "
-                "payload spec); or use prior_scope='global'."
-            )
+        self._check_segments_given(segments)
         if self.prior in ("genie", "power"):
             if clean is None:
                 raise ValueError(

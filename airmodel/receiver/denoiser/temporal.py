@@ -85,11 +85,7 @@ class MomentumMMSE(Denoiser):
         if self.prior_scope == "global":
             var = max(moments(r)[1] - mean_noise(no_w), floor)
             return Prior(mean=mean, var=var, source="estimated")
-        if segments is None:
-            raise ValueError(
-                "mmse_momentum with prior_scope='layer' needs segments=[(offset, "
-                "numel)] of the on-air tensors; or use prior_scope='global'."
-            )
+        self._check_segments_given(segments)
         parts = []
         for off, num in segments:
             sl = slice(off, off + num)
