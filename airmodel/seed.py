@@ -7,6 +7,14 @@ identify it) through ``numpy.random.SeedSequence``: a sweep trial's from
 value, run index), never from positions in a list. So a trial keeps its draw
 when points or draws are added, a run of one point reproduces that point of
 the full run, and runs with different seeds share no draw.
+
+Every generator the project seeds also mixes in what it is for (its
+*purpose*: ``"channel"``, ``"subset"``, ``"training"``, ...), so no two
+purposes share a stream and none shares the stream of a user's own
+``torch.manual_seed(s)``: ``Link.transmit(sd, snr, seed=0)`` draws noise
+independent of weights the user drew after ``torch.manual_seed(0)``
+(scheme ``keyed-v2``; under ``keyed-v1`` the channel's real parts were
+exactly that stream).
 """
 
 from __future__ import annotations
@@ -23,7 +31,9 @@ __all__ = [
     "derive_seed",
     "make_generator",
     "mix_seed",
+    "numpy_rng",
     "point_key",
+    "stream_seed",
     "set_global_seed",
     "trial_seed",
 ]
@@ -32,24 +42,48 @@ _SEED_MODULUS = 2**63
 
 #: Version of the seed derivation, recorded in every results folder: a folder
 #: written under another scheme holds other draws and is not resumed.
-SEED_SCHEME = "keyed-v1"
+SEED_SCHEME = "keyed-v2"
+
+
+def _check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"`seed` must be an int or None; got {seed!r}.")
+    return seed % _SEED_MODULUS
+
+
+def stream_seed(seed: int, purpose: str) -> int:
+    """The 63-bit seed of the stream ``purpose`` under seed ``seed``.
+
+    ``SeedSequence(entropy=seed, spawn_key=(crc32("airmodel:" + purpose),))``:
+    never ``seed`` itself, so a generator of the project never replays the
+    stream ``torch.manual_seed(seed)`` gives, and two purposes never share one.
+    """
+    ss = np.random.SeedSequence(
+        entropy=_check_seed(seed), spawn_key=(_purpose("airmodel:" + purpose),)
+    )
+    hi, lo = ss.generate_state(2, np.uint32)
+    return ((int(hi) << 32) | int(lo)) % _SEED_MODULUS
 
 
 def make_generator(
-    seed: int | None, device: str | torch.device = "cpu"
+    seed: int | None, device: str | torch.device = "cpu", purpose: str = "generic"
 ) -> torch.Generator:
-    """Return a ``torch.Generator`` on ``device`` seeded with ``seed``.
+    """Return a ``torch.Generator`` on ``device`` for stream ``purpose`` of ``seed``.
 
+    Seeded with :func:`stream_seed` ``(seed, purpose)``, not ``seed`` itself.
     ``seed=None`` gives a non-deterministic generator.
     """
     gen = torch.Generator(device=device)
     if seed is None:
         gen.seed()
     else:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"`seed` must be an int or None; got {seed!r}.")
-        gen.manual_seed(seed % _SEED_MODULUS)
+        gen.manual_seed(stream_seed(_check_seed(seed), purpose))
     return gen
+
+
+def numpy_rng(seed: int, purpose: str) -> np.random.Generator:
+    """A NumPy generator for stream ``purpose`` of ``seed`` (:func:`stream_seed`)."""
+    return np.random.default_rng(stream_seed(_check_seed(seed), purpose))
 
 
 def point_key(snr_db: float) -> int:
@@ -102,4 +136,4 @@ def set_global_seed(seed: int) -> None:
     """Seed Sionna's global RNGs; called only by the CLI, never by library code."""
     import sionna.phy
 
-    sionna.phy.config.seed = seed
+    sionna.phy.config.seed = stream_seed(seed, "sionna_global")

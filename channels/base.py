@@ -22,8 +22,11 @@ class SeededMixin:
 
     Sionna's blocks draw from ``self.torch_rng`` (the global generator of
     ``sionna.phy.config``). After ``block.seed(s)`` they draw from a private
-    generator seeded with ``s`` instead, which is what ``sionna.phy.config.seed = s``
-    would give on the CPU, without touching global state.
+    generator for the stream ``"channel"`` of ``s`` instead
+    (:func:`~airmodel.seed.make_generator`: never the stream of a user's
+    ``torch.manual_seed(s)``), which is what
+    ``sionna.phy.config.seed = stream_seed(s, "channel")`` would give on the
+    CPU, without touching global state.
     """
 
     _generator: torch.Generator | None = None
@@ -35,7 +38,7 @@ class SeededMixin:
 
     def seed(self, seed: int | None) -> None:
         """Reseed this block (``None`` returns it to Sionna's global RNG)."""
-        self._generator = None if seed is None else make_generator(seed, self.device)
+        self._generator = None if seed is None else make_generator(seed, self.device, purpose="channel")
 
     @property
     def torch_rng(self) -> torch.Generator:  # noqa: D102

@@ -44,7 +44,7 @@ def _pilot_pattern(
     mask = torch.zeros(1, 1, num_ofdm_symbols, fft_size, dtype=torch.bool)
     mask[..., list(pilot_ofdm_symbol_indices), :] = True
     n = len(pilot_ofdm_symbol_indices) * fft_size
-    bits = torch.randint(0, 2, (2, n), generator=make_generator(PILOT_SEED))
+    bits = torch.randint(0, 2, (2, n), generator=make_generator(PILOT_SEED, purpose="pilots"))
     qpsk = torch.complex(1.0 - 2.0 * bits[0], 1.0 - 2.0 * bits[1]) / math.sqrt(2)
     return PilotPattern(mask, qpsk.view(1, 1, n).to(torch.complex64), device=device)
 

@@ -96,7 +96,9 @@ def sample_indices(n: int, k: int, seed: int = 0) -> torch.Tensor:
     """
     if not 0 <= k <= n:
         raise ValueError(f"`k` must be in [0, {n}]; got {k}.")
-    g = torch.Generator().manual_seed(seed)
+    from airmodel.seed import make_generator
+
+    g = make_generator(seed, purpose="subset")
     return torch.randperm(n, generator=g)[:k]
 
 

@@ -131,7 +131,7 @@ class TrainingSubsets:
             raw = torch.as_tensor(self.images[order[:pool]])
             if self.augment:
                 pad, flip = default_augmentation(self.info)
-                raw = augment(raw, make_generator(mix_seed(seed, 2)), pad, flip)
+                raw = augment(raw, make_generator(mix_seed(seed, 2), purpose="augment"), pad, flip)
             unlabelled = to_tensor(
                 raw, self.info, kw.get("device", "cpu"), channels_last=True
             )

@@ -20,7 +20,7 @@ from airmodel.federated.server import aggregate, model_delta
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.receiver.bn_recalibration import recalibrate_bn
 from airmodel.receiver.denoiser import PAPER_BETA_GRID, PAPER_LAM_GRID, Denoiser
-from airmodel.seed import make_generator
+from airmodel.seed import make_generator, numpy_rng
 from airmodel.seed import mix_seed as derive_seed
 from airmodel.transmitter.payload import flatten, unflatten
 
@@ -88,8 +88,8 @@ def federated_run(
     sd = {k: v.detach().clone() for k, v in model.state_dict().items()}
     global_vec, spec = flatten(sd, policy)
     global_vec = global_vec.to(images.device)
-    pick = np.random.default_rng(derive_seed(seed, 1))
-    gen = make_generator(derive_seed(seed, 2))
+    pick = numpy_rng(derive_seed(seed, 1), "clients")
+    gen = make_generator(derive_seed(seed, 2), purpose="local_training")
     idx = [torch.as_tensor(p, dtype=torch.int64, device=images.device) for p in parts]
     rows: list[dict[str, Any]] = []
     last_acc = test.accuracy_of(unflatten(global_vec, spec), work)

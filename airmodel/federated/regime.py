@@ -26,6 +26,7 @@ import numpy as np
 
 from airmodel.evaluation.report import crossing
 from airmodel.evaluation.results import read_results
+from airmodel.seed import numpy_rng
 
 __all__ = [
     "choose_on_validation",
@@ -163,7 +164,7 @@ def gain_intervals(
     acc = _by_point(finals)
     if reference not in acc:
         return {}
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed, "bootstrap")
     pts = sorted({p for by in acc.values() for p in by})
     most = max(len(v) for by in acc.values() for v in by.values())
     draws = rng.integers(0, most, size=(resamples, len(pts), most))

@@ -199,7 +199,7 @@ def run_unit(
     cfg, f = ctx.cfg, ctx.cfg.federated
     den = next(d for d in cfg.receiver.denoisers if d.key == unit.denoiser)
     model = get_model(cfg.model.name, ctx.info.num_classes, ctx.info.in_channels)
-    init_weights(model, make_generator(unit.seed))
+    init_weights(model, make_generator(unit.seed, purpose="init"))
     model = model.to(ctx.images.device, memory_format=torch.channels_last)
     select = {"validation": ctx.data.validation, "oracle": ctx.data.test}.get(
         den.select

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from airmodel.seed import numpy_rng
+
 __all__ = ["paper_split", "dirichlet_split", "iid_split", "SPLITS"]
 
 #: Names accepted by ``federated.split``.
@@ -50,7 +52,7 @@ def paper_split(
     _check_devices(num_devices)
     if iid_per_device < 0 or shard_size < 0:
         raise ValueError("`iid_per_device` and `shard_size` must be >= 0.")
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed, "split")
     classes = rng.permutation(np.unique(y))
     pools = {c: list(rng.permutation(np.flatnonzero(y == c))) for c in classes}
     shards = []
@@ -106,7 +108,7 @@ def dirichlet_split(
     _check_devices(num_devices)
     if not alpha > 0:
         raise ValueError(f"`alpha` must be > 0; got {alpha!r}.")
-    rng = np.random.default_rng(seed)
+    rng = numpy_rng(seed, "split")
     for _ in range(max_tries):
         parts: list[list[np.ndarray]] = [[] for _ in range(num_devices)]
         for c in np.unique(y):
@@ -130,5 +132,5 @@ def iid_split(labels: np.ndarray, num_devices: int, seed: int = 0) -> list[np.nd
     _check_devices(num_devices)
     if num_devices > len(y):
         raise ValueError(f"`num_devices`={num_devices} exceeds the {len(y)} images.")
-    perm = np.random.default_rng(seed).permutation(len(y))
+    perm = numpy_rng(seed, "split").permutation(len(y))
     return [np.sort(p).astype(np.int64) for p in np.array_split(perm, num_devices)]

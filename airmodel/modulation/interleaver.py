@@ -37,7 +37,7 @@ class Interleaver:
     def permutation(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
         """``(perm, inverse)`` of length ``n``; ``inverse[perm] = arange(n)``."""
         if self._cache is None or self._cache[0] != n:
-            perm = torch.randperm(n, generator=make_generator(self.seed))
+            perm = torch.randperm(n, generator=make_generator(self.seed, purpose="interleaver"))
             inverse = torch.empty_like(perm)
             inverse[perm] = torch.arange(n)
             self._cache = (n, perm, inverse)

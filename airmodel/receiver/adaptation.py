@@ -44,6 +44,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from airmodel.seed import make_generator
+
 __all__ = ["Adaptation", "adapt_state", "adapted_keys", "balance_shift"]
 
 
@@ -169,7 +171,7 @@ def adapt_state(
     frozen = {k: v.detach().to(device) for k, v in state_dict.items()}
     train = {k: frozen[k].float().clone().requires_grad_(True) for k in keys}
     opt = torch.optim.Adam(list(train.values()), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = make_generator(cfg.seed, purpose="recalibration")
     was_training = model.training
     model.eval()
     try:

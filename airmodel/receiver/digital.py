@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from airmodel.seed import make_generator
 from airmodel.transmitter.quantize import (
     FLOAT_BOUND_FACTOR,
     FLOAT_FORMATS,
@@ -160,7 +161,7 @@ class BitReceiver:
             decode = np.arange(num_cw)
             patterns = self._bp(job, decode)
         else:
-            g = torch.Generator().manual_seed(sampling_seed(s.seed, seed))
+            g = make_generator(sampling_seed(s.seed, seed), purpose="decoding")
             order = torch.randperm(num_cw, generator=g).numpy()
             decode, patterns = self._bp_sampled(job, order)
         failed = len(patterns)

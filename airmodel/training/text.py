@@ -26,6 +26,7 @@ from airmodel.data.sst2 import PAD, TextInfo
 from airmodel.errors import UserError
 from airmodel.evaluation.scoring import Scorer
 from airmodel.models import get_model
+from airmodel.seed import make_generator
 from airmodel.training.checkpoint import (
     portable_state_dict,
     read_checkpoint,
@@ -112,7 +113,7 @@ def train_text(
     x_np, y_np, info = load_dataset(dataset, data_root, "train", options=data_options)
     xd_np, yd_np, _ = load_dataset(dataset, data_root, "dev", options=data_options)
     xt_np, yt_np, _ = load_dataset(dataset, data_root, "test", options=data_options)
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed, purpose="training")
     x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
     if max_train_samples is not None and max_train_samples < len(y):
         keep = torch.randperm(len(y), generator=g)[:max_train_samples]

@@ -23,6 +23,7 @@ from airmodel.devices import resolve_device
 from airmodel.errors import CorruptFileError, MissingFileError, UserError
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
+from airmodel.seed import make_generator
 from airmodel.training.checkpoint import (
     check_state_dict,
     load_checkpoint,
@@ -226,7 +227,7 @@ def train(
     xt_np, yt_np, _ = load_dataset(dataset, data_root, "test", download, cache_dir)
     pad, default_flip = default_augmentation(info)
     flip = default_flip if flip is None else flip
-    g = torch.Generator().manual_seed(seed)
+    g = make_generator(seed, purpose="training")
     x = torch.from_numpy(x_np)
     y = torch.from_numpy(y_np)
     if max_train_samples is not None and max_train_samples < len(y):

@@ -26,6 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from airmodel.seed import make_generator
 from airmodel.transmitter.payload import PayloadSpec
 
 __all__ = [
@@ -58,7 +59,7 @@ def fisher_sensitivity(
     missing = [k for k in keys if k not in params]
     if missing:
         raise ValueError(f"keys {missing} are not parameters of the model.")
-    gen = torch.Generator().manual_seed(seed)
+    gen = make_generator(seed, purpose="fisher")
     acc = {k: 0.0 for k in keys}
     was_training = model.training
     model.eval()

@@ -16,6 +16,7 @@ from airmodel.channels import CDLChannel, TDLChannel
 from airmodel.link import Link
 from airmodel.receiver.denoiser import MMSE
 from airmodel.receiver.equalizer import equalize
+from airmodel.seed import stream_seed
 
 D = 864  # data REs per slot on the default grid (72 subcarriers x 12 data symbols)
 
@@ -31,7 +32,7 @@ def sionna_reference(ch, model, x, no, seed, csi):
     rg = ch.resource_grid
     old = sionna.phy.config.seed
     try:
-        sionna.phy.config.seed = seed
+        sionna.phy.config.seed = stream_seed(seed, "channel")  # keyed-v2
         ofdm = OFDMChannel(model(), rg, normalize_channel=True, return_channel=True)
         y, h = ofdm(ResourceGridMapper(rg)(x.view(-1, 1, 1, D)), no)
         if csi == "ls":  # Sionna's LS (the wrapper refines it: see test_ls_refines)
@@ -107,7 +108,7 @@ class TestOFDMChannels:
         rg = ch.resource_grid
         old = sionna.phy.config.seed
         try:
-            sionna.phy.config.seed = 11
+            sionna.phy.config.seed = stream_seed(11, "channel")  # keyed-v2
             ofdm = OFDMChannel(
                 TDL("B", min_speed=0.0, **kw), rg, normalize_channel=True,
                 return_channel=True,

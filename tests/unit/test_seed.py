@@ -152,3 +152,42 @@ def test_run_trial_selects_on_the_trials_subset(toy):
     for t in trials:
         assert len(run_trial(ctx, t)) == len(dens)
     assert seen == [trial_subset_seed(t) for t in trials]
+
+
+def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
+    a, b = a.double() - a.double().mean(), b.double() - b.double().mean()
+    return float((a @ b) / (a.norm() * b.norm()))
+
+
+def test_link_noise_is_independent_of_a_model_drawn_with_the_same_seed():
+    """Weights drawn after ``torch.manual_seed(0)``, sent with ``seed=0``.
+
+    Under scheme keyed-v1 the channel replayed ``torch.manual_seed(0)``'s stream:
+    the noise's real parts were the first half of the draws, so the noise on
+    weight 2k was a scaled copy of weight k (correlation 1.0). Independent
+    noise gives |r| ~ N(0, 1/N): N = 20,000 weights, bound 4/sqrt(N) (a false
+    alarm about once in 15,000 runs), on the weights and on that lag pattern.
+    """
+    n = 20_000
+    torch.manual_seed(0)
+    w = torch.randn(n)
+    tx = Link("awgn").transmit({"fc.weight": w}, 10.0, seed=0)
+    noise = tx.reception.y[:n].cpu() - w
+    bound = 4 / n**0.5
+    assert abs(_corr(noise, w)) < bound
+    assert abs(_corr(noise[0::2], w[: n // 2])) < bound
+    assert abs(_corr(noise[1::2], w[: n // 2])) < bound
+
+
+def test_no_two_purposes_and_no_user_seed_share_a_stream():
+    """``make_generator(s, purpose=p)`` never replays ``torch.manual_seed(s)``."""
+    from airmodel.seed import make_generator, numpy_rng, stream_seed
+
+    purposes = ["channel", "subset", "augment", "training", "recalibration", "split"]
+    seeds = {stream_seed(s, p) for s in range(5) for p in purposes}
+    assert len(seeds) == 5 * len(purposes) and not seeds & set(range(5))
+    torch.manual_seed(3)
+    user = torch.rand(8)
+    for p in purposes:
+        assert not torch.equal(torch.rand(8, generator=make_generator(3, purpose=p)), user)
+    assert numpy_rng(3, "split").random() != numpy_rng(3, "clients").random()
