@@ -124,6 +124,8 @@ class ResultsFolder:
         self.path.mkdir(parents=True, exist_ok=True)
         self._lock = FolderLock(self.path)
         self._journal: Journal | None = None
+        #: Keys of an earlier config whose row-less folder this run took over.
+        self.reused: list[str] = []
         try:
             self._clean_temporaries()
             self._check_identity(config, normalize, (*IDENTITY_IGNORES, *ignore),
@@ -213,12 +215,37 @@ class ResultsFolder:
             old = normalize(old)
         diff = [k for k in config_diff(old, config) if not _under(k, ignore)]
         fixed = [k for k in diff if not _under(k, extendable)]
+        if fixed and not self._holds_rows():
+            # A run that failed before its first row (a bad model, a typo): the
+            # corrected config takes the folder over; its old facts go.
+            (self.path / "meta.json").unlink(missing_ok=True)
+            self.reused = fixed
+            print(
+                f"results folder {self.path} held no rows of its earlier config "
+                f"(keys differ: {fixed[:8]}); reusing it for this one.",
+                file=sys.stderr,
+            )
+            return
         if fixed:
             raise ValueError(
                 f"Results folder {self.path} holds a run of a different config "
                 f"(keys differ: {fixed[:8]}). Use another output folder "
                 "(--set out_dir=...) or delete this one to start over."
             )
+
+    def _holds_rows(self) -> bool:
+        """True if the journal (or an older layout's results.json) holds any row."""
+        journal = self.path / Journal.NAME
+        if journal.is_file():
+            probe = object.__new__(ResultsFolder)
+            probe.rows = []
+            probe.key_fields = ()
+            probe._replay(Journal(journal, write=False).entries)
+            return bool(probe.rows)
+        views = self.path / "results.json"
+        if views.is_file():
+            return bool(_load_json(views, "results").get("rows"))
+        return False
 
     def _replay(self, entries: Iterable[dict[str, Any]]) -> None:
         for e in entries:

@@ -226,3 +226,28 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
     """30 kill -9 at uniform random times in [0, 50] ms, then a full run: the 200
     rows equal an uninterrupted run's, views consistent, no temporary file left."""
     _kill_repeatedly(tmp_path, 30, seed=1)
+
+
+def test_folder_without_rows_is_reused_by_a_corrected_config(tmp_path, capsys):
+    """Issue #27 item 4: a run that failed before its first row (the folder exists,
+    holds config.yaml and meta.json, no row) does not block its name; one line says
+    the folder is reused, and the earlier run's facts are gone."""
+    with ResultsFolder(tmp_path, CFG, KEY) as f:
+        f.set_meta(clean_accuracy=0.1)  # then the run failed
+    fixed = {**CFG, "seed": 9}
+    with ResultsFolder(tmp_path, fixed, KEY) as f:
+        assert f.reused == ["seed"] and f.meta == {}
+        f.add(_row(0))
+    err = capsys.readouterr().err
+    assert "held no rows" in err and "reusing it" in err and len(err.splitlines()) == 1
+    with pytest.raises(ValueError, match="different config"):  # now it holds a row
+        ResultsFolder(tmp_path, CFG, KEY)
+
+
+def test_folder_whose_rows_were_all_dropped_is_reused(tmp_path):
+    """Rows dropped from the journal leave no rows: the folder is reusable."""
+    with ResultsFolder(tmp_path, CFG, KEY) as f:
+        f.add(_row(0))
+        f.drop(i=0)
+    with ResultsFolder(tmp_path, {**CFG, "seed": 9}, KEY) as f:
+        assert f.reused == ["seed"]
