@@ -15,6 +15,7 @@ from airmodel._validation import check_esno_db, check_finite_tensors
 from airmodel.channels.utils import db, snr_db_to_no
 from airmodel.devices import sionna_device
 from airmodel.metrics import moments, mse
+from airmodel.modulation import get_scheme
 from airmodel.modulation.analog import AnalogScheme, Precision
 from airmodel.modulation.interleaver import Interleaver
 from airmodel.protocols import Channel, FlatFadingChannel, Scheme
@@ -25,6 +26,7 @@ from airmodel.receiver.denoiser import (
     Denoiser,
     Prior,
     Selection,
+    get_denoiser,
     mean_noise,
     mmse_pb,
     select_mmse_pb,
@@ -87,13 +89,25 @@ class Transmission:
 
 
 class Link:
-    """Analog transmission of a state dict through a registered channel.
+    """Transmission of a state dict through a channel, by any scheme, and its rebuild.
+
+    The scheme maps weights to symbols: ``"analog"`` (the default: two weights
+    per complex symbol, :class:`~airmodel.modulation.analog.AnalogScheme`) or
+    ``"digital"`` (quantize, LDPC-code, QAM-map;
+    :class:`~airmodel.modulation.digital.DigitalScheme`, docs/digital.md), or a
+    plugin's. Names take the same values as a config's ``channel.name``,
+    ``transmitter.scheme`` and ``receiver.denoisers[].name``.
 
     :param channel: a channel name (``channels.list_channels()``) or a
         :class:`~airmodel.protocols.Channel` block.
-    :param denoiser: default denoiser for :meth:`__call__` (ML if ``None``).
+    :param denoiser: default denoiser for :meth:`__call__`: a name
+        (``receiver.denoiser.list_denoisers()``, e.g. ``"mmse"``) or a
+        :class:`~airmodel.receiver.denoiser.Denoiser`; ML if ``None``.
     :param policy: which tensors go over the air (see ``select_on_air``).
-    :param scheme: a :class:`~airmodel.protocols.Scheme`; analog if ``None``.
+    :param scheme: a scheme name (``modulation.list_schemes()``: ``"analog"``,
+        ``"digital"``) or a :class:`~airmodel.protocols.Scheme` block (e.g.
+        ``DigitalScheme(source="q8", code_rate=0.5)`` for options); analog if
+        ``None``.
     :param precision: ``"single"`` (complex64 symbols, fast) or ``"double"``
         (complex128). With no noise, ``"double"`` rebuilds every state dict
         bit-exactly; ``"single"`` does so for float16/bfloat16 weights and
@@ -115,17 +129,18 @@ class Link:
 
     .. rubric:: Examples
 
-    >>> link = Link("awgn", denoiser=MMSE())
+    >>> link = Link("awgn", denoiser="mmse")
     >>> sd_hat, stats = link(model.state_dict(), snr_db=10.0, seed=0)
+    >>> digital = Link("awgn", scheme="digital")  # 8-bit, rate-1/2 LDPC, 16-QAM
     """
 
     def __init__(
         self,
         channel: str | Channel = "awgn",
-        denoiser: Denoiser | None = None,
+        denoiser: str | Denoiser | None = None,
         policy: Policy = "paper",
         precision: Precision = "single",
-        scheme: Scheme | None = None,
+        scheme: str | Scheme | None = None,
         interleave: bool = False,
         power_control: str = "none",
         inversion_threshold: float = 0.1,
@@ -135,7 +150,13 @@ class Link:
             device = (
                 "cpu" if isinstance(channel, str) else getattr(channel, "device", "cpu")
             )
-        self.device = torch.device(device)
+        try:
+            self.device = torch.device(device)
+        except (RuntimeError, TypeError):
+            raise TypeError(
+                f"`device` must name a torch device ('cpu', 'cuda', 'cuda:1'); "
+                f"got {device!r}."
+            ) from None
         if isinstance(channel, str):
             channel = channels.get(
                 channel, precision=precision, device=sionna_device(self.device)
@@ -145,13 +166,18 @@ class Link:
                 f"`channel` must be a registered name or a Channel block "
                 f"(airmodel.protocols.Channel); got {type(channel).__name__}."
             )
+        if isinstance(scheme, str):
+            scheme = get_scheme(
+                scheme, precision=precision, device=sionna_device(self.device)
+            )
         if scheme is not None and not isinstance(scheme, Scheme):
             raise TypeError(
-                "`scheme` must implement airmodel.protocols.Scheme (modulate, "
-                f"receive, channel_uses_per_weight, uses_spec); got {type(scheme).__name__}."
+                "`scheme` must be a registered name or implement airmodel.protocols."
+                "Scheme (modulate, receive, channel_uses_per_weight, uses_spec); "
+                f"got {type(scheme).__name__}."
             )
         self.channel = channel
-        self.denoiser = denoiser or ML()
+        self.denoiser = as_denoiser(denoiser) if denoiser is not None else ML()
         self.policy = policy
         self.scheme = scheme if scheme is not None else AnalogScheme(precision)
         self.equalizer = Equalizer("zf")
@@ -239,9 +265,18 @@ class Link:
         denoiser: Denoiser | None = None,
         w_hat: torch.Tensor | None = None,
     ) -> tuple[dict[str, torch.Tensor], LinkStats]:
-        """Denoise a transmission (or take ``w_hat``) and rebuild the state dict."""
+        """Denoise a transmission (or take ``w_hat``) and rebuild the state dict.
+
+        :param tx: what :meth:`transmit` returned.
+        :param denoiser: a name or a :class:`Denoiser`; the link's if ``None``.
+        """
+        if not isinstance(tx, Transmission):
+            raise TypeError(
+                "`tx` must be what Link.transmit returned (a Transmission); got "
+                f"{type(tx).__name__}. Send first: tx = link.transmit(state_dict, snr_db)."
+            )
         if w_hat is None:
-            w_hat, _ = self.denoise(tx, denoiser or self.denoiser)
+            w_hat, _ = self.denoise(tx, as_denoiser(denoiser or self.denoiser))
         return unflatten(tx.vector, tx.spec, air=w_hat), self.stats(tx, w_hat)
 
     @staticmethod
@@ -344,6 +379,18 @@ class Link:
     ) -> tuple[dict[str, torch.Tensor], LinkStats]:
         """Transmit, denoise with the default denoiser and rebuild."""
         return self.rebuild(self.transmit(state_dict, snr_db, seed))
+
+
+def as_denoiser(denoiser: str | Denoiser) -> Denoiser:
+    """A denoiser from its registered name, or ``denoiser`` itself; else one ``TypeError`` line."""
+    if isinstance(denoiser, str):
+        return get_denoiser(denoiser)
+    if not isinstance(denoiser, Denoiser):
+        raise TypeError(
+            "`denoiser` must be a registered name (receiver.denoiser.list_denoisers(),"
+            f" e.g. 'mmse') or a Denoiser; got {type(denoiser).__name__}."
+        )
+    return denoiser
 
 
 def air_segments(spec: PayloadSpec) -> list[tuple[int, int]]:

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 
@@ -21,6 +22,7 @@ __all__ = [
     "is_batchnorm_key",
     "is_layernorm_key",
     "check_keys",
+    "check_state_dict",
     "POLICIES",
     "payload_dtype",
 ]
@@ -219,6 +221,20 @@ def payload_dtype(state_dict: Mapping[str, torch.Tensor]) -> torch.dtype:
     return dtype
 
 
+def check_state_dict(state_dict: Any, what: str = "state_dict") -> None:
+    """Refuse (``TypeError``, one line) what is not a mapping of tensor names to tensors."""
+    if isinstance(state_dict, torch.nn.Module):
+        raise TypeError(
+            f"`{what}` is a {type(state_dict).__name__} module; pass its weights: "
+            "model.state_dict()."
+        )
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(
+            f"`{what}` must be a state dict (name -> tensor, from "
+            f"model.state_dict()); got {type(state_dict).__name__}."
+        )
+
+
 def flatten(
     state_dict: Mapping[str, torch.Tensor],
     policy: Policy = "paper",
@@ -235,6 +251,7 @@ def flatten(
     :output vector: [numel], float32 or float64. Over-the-air entries first.
     :output spec: :class:`PayloadSpec`.
     """
+    check_state_dict(state_dict)
     if like is not None:
         check_keys(state_dict, like.names)
         on_air = set(like.air_names)

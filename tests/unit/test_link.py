@@ -107,3 +107,39 @@ def test_chunked_awgn_keeps_statistics_and_seed(monkeypatch):
     measured = float((a.reception.y - w).square().mean())
     expected = float(w.square().mean()) / 10**0.3
     assert measured == pytest.approx(expected, rel=0.02)
+
+
+def test_link_takes_names_as_configs_do():
+    """Issue #27 item 5: denoiser, scheme and channel by name, as in a config; the
+    named denoiser rebuilds exactly what the object does on the same draw."""
+    from airmodel.modulation import DigitalScheme
+
+    sd = make_state_dict()
+    by_name = Link("awgn", denoiser="mmse")
+    by_object = Link("awgn", denoiser=MMSE())
+    assert type(by_name.denoiser) is MMSE
+    a, _ = by_name(sd, snr_db=5.0, seed=3)
+    b, _ = by_object(sd, snr_db=5.0, seed=3)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert isinstance(Link("rayleigh", scheme="digital").scheme, DigitalScheme)
+
+
+def test_link_refuses_bad_inputs_in_one_line():
+    """Unknown names list the accepted ones; a module where a state dict is expected
+    says to pass model.state_dict()."""
+    from airmodel.registry import RegistryError
+
+    with pytest.raises(RegistryError, match="Unknown denoiser name 'mmsee'.*'mmse'"):
+        Link(denoiser="mmsee")
+    with pytest.raises(RegistryError, match="Unknown scheme name"):
+        Link(scheme="digitl")
+    with pytest.raises(TypeError, match="`denoiser` must be a registered name"):
+        Link(denoiser=3)
+    model = torch.nn.Linear(4, 2)
+    with pytest.raises(
+        TypeError, match=r"Linear module; pass its weights: model\.state_dict\(\)"
+    ) as e:
+        Link().transmit(model, 5.0)
+    assert "\n" not in str(e.value)
+    with pytest.raises(TypeError, match="must be a state dict"):
+        Link()([1.0, 2.0], 5.0)
