@@ -3,14 +3,20 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where torch comes from. Empty: pip's configured index (here: the local wheel
+# cache, CPU build). On a Linux laptop without a GPU set it to PyTorch's CPU index,
+# `make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu`, else PyPI's torch
+# (Linux) is the CUDA build with ~20 NVIDIA packages (~3 GB). With a GPU: leave it
+# empty (PyPI's CUDA build) or name a CUDA index (.../whl/cu128).
+TORCH_INDEX ?=
 
 .PHONY: setup test test-all demo lint docs results-page bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	# Pin torch first: an unpinned torch pulls a multi-GB CUDA build.
-	$(BIN)/pip install -q torch==2.13.0
+	# torch first, pinned, from TORCH_INDEX if set (see above); the extras then keep it.
+	$(BIN)/pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q torch==2.13.0 -e ".[dev,ray,hf,flower,docs]"
 	touch $(STAMP)
 
