@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""``airmodel`` command line: ``run``, ``train``, ``configs``, ``report``, ``--version``."""
+"""``airmodel`` command line: ``run``, ``train``, ``configs``, ``report``, ``schema``, ``--version``."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="airmodel", description=__doc__)
     p.add_argument("--version", action="version", version=f"airmodel {__version__}")
     p.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
-    sub = p.add_subparsers(dest="command", metavar="{run,train,merge,configs,report}")
+    sub = p.add_subparsers(
+        dest="command", metavar="{run,train,merge,configs,report,schema}"
+    )
     r = sub.add_parser("run", help="run an experiment described by a YAML config")
     r.add_argument(
         "config",
@@ -67,7 +69,29 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="league table of a results folder (see `airmodel report -h`)",
         add_help=False,
     )
+    s = sub.add_parser(
+        "schema", help="write the config's JSON Schema (for editors' YAML checks)"
+    )
+    s.add_argument("--out", help="file to write (default: standard output)")
     return p
+
+
+def _schema(out: str | None) -> int:
+    """``airmodel schema [--out FILE]``."""
+    import json
+
+    from airmodel.schema import config_schema
+
+    text = json.dumps(config_schema(), indent=1) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    Path(out).write_text(text)
+    print(
+        f"Wrote {out}; point your editor at it, e.g. first line of a config: "
+        f"# yaml-language-server: $schema={out}"
+    )
+    return 0
 
 
 def _configs(name: str | None, out: str) -> int:
@@ -118,6 +142,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.command == "configs":
         return _configs(args.name, args.out)
+    if args.command == "schema":
+        return _schema(args.out)
     if args.command == "merge":
         out, n = merge(args.out, args.folders)
         print(f"Merged {len(args.folders)} shard folders: {n} rows in {out}/")
