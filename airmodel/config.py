@@ -637,6 +637,7 @@ def load_config(
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
         resolve_input_paths(data, path.resolve().parent)  # airmodel/paths.py
     data = apply_overrides(data, overrides or [])
+    resolve_input_paths(data, None)  # --set model.checkpoint=bundled:...
     cfg = from_dict(ExperimentConfig, data)
     _check(cfg)
     return cfg

@@ -7,33 +7,101 @@ working directory and a bundled config finds the bundled checkpoints. Paths
 airmodel *writes* (``out_dir``, ``model.train.out``, ``data.cache_dir``) stay
 relative to the working directory: results never land inside an installed
 package. Values given with ``--set`` are relative to the working directory.
+``bundled:checkpoints/FILE`` names a bundled checkpoint from anywhere.
+
+A results folder's ``config.yaml`` records input paths *portably*
+(:func:`portable_paths`): bundled resources as ``bundled:...``, others
+relative to the folder, so a committed results folder's config runs from a
+fresh clone (``airmodel run results/NAME/config.yaml``).
 """
 
 from __future__ import annotations
 
+import copy
+import os
 import re
 from pathlib import Path
 from typing import Any
 
-__all__ = ["INPUT_PATH_KEYS", "resolve_input_paths", "relocate_paths"]
+__all__ = [
+    "BUNDLED",
+    "INPUT_PATH_KEYS",
+    "portable_paths",
+    "resolve_input_paths",
+    "relocate_paths",
+]
 
 #: Dotted config keys holding input paths.
 INPUT_PATH_KEYS = ("model.checkpoint", "data.root")
+#: Prefix of a bundled resource, e.g. ``bundled:checkpoints/resnet20_cifar10jpeg_e60.pt``
+#: (the wheel's ``airmodel/checkpoints``, or ``checkpoints/`` of a source tree).
+BUNDLED = "bundled:"
+_KINDS = ("checkpoints", "configs")
 
 
 def _resolve(value: Any, base: Path) -> Any:
-    if not isinstance(value, str) or not value or Path(value).is_absolute():
+    if not isinstance(value, str) or not value:
+        return value
+    if value.startswith(BUNDLED):
+        from airmodel.errors import UserError
+        from airmodel.resources import bundled_dir
+
+        kind, _, rest = value[len(BUNDLED) :].partition("/")
+        if kind not in _KINDS or not rest:
+            raise UserError(
+                f"{value!r}: a bundled resource is bundled:KIND/FILE with KIND one "
+                f"of {list(_KINDS)}, e.g. bundled:checkpoints/resnet20_cifar10jpeg_e60.pt."
+            )
+        return str(bundled_dir(kind) / rest)
+    if Path(value).is_absolute():
         return value
     return str((base / value).resolve())
 
 
-def resolve_input_paths(data: dict[str, Any], base: str | Path) -> dict[str, Any]:
-    """Raw config ``data`` with its relative input paths made absolute from ``base``."""
+def _portable(value: Any, folder: Path) -> Any:
+    if not isinstance(value, str) or not value or value.startswith(BUNDLED):
+        return value
+    from airmodel.resources import bundled_dir
+
+    path = Path(value).resolve()  # relative: to the working directory
+    for kind in _KINDS:
+        home = bundled_dir(kind).resolve()
+        if path.is_relative_to(home):
+            return f"{BUNDLED}{kind}/{path.relative_to(home).as_posix()}"
+    return os.path.relpath(path, folder.resolve())
+
+
+def portable_paths(data: dict[str, Any], folder: str | Path) -> dict[str, Any]:
+    """A copy of resolved config ``data`` whose input paths run from any clone.
+
+    A bundled checkpoint becomes ``bundled:checkpoints/FILE``; any other path
+    becomes relative to ``folder`` (where the config is written), so
+    :func:`resolve_input_paths` with that folder as ``base`` gives it back.
+    """
+    out = copy.deepcopy(data)
+    for key in INPUT_PATH_KEYS:
+        section, name = key.split(".")
+        node = out.get(section)
+        if isinstance(node, dict) and name in node:
+            node[name] = _portable(node[name], Path(folder))
+    return out
+
+
+def resolve_input_paths(
+    data: dict[str, Any], base: str | Path | None
+) -> dict[str, Any]:
+    """Raw config ``data`` with its relative input paths made absolute from ``base``
+    and its ``bundled:`` ones made absolute (in place; returned too). ``base=None``
+    resolves the ``bundled:`` ones only (``--set`` values)."""
     for key in INPUT_PATH_KEYS:
         section, name = key.split(".")
         node = data.get(section)
         if isinstance(node, dict) and name in node:
-            node[name] = _resolve(node[name], Path(base))
+            value = node[name]
+            if base is not None or (
+                isinstance(value, str) and value.startswith(BUNDLED)
+            ):
+                node[name] = _resolve(value, Path(base or "."))
     return data
 
 

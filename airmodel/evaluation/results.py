@@ -3,7 +3,8 @@
 
 Files (see README "results folder"):
 
-* ``config.yaml``: the resolved config; ``store.json``: the folder's format,
+* ``config.yaml``: the resolved config, its input paths portable (relative to
+  the folder or ``bundled:``, :func:`airmodel.paths.portable_paths`); ``store.json``: the folder's format,
   seed scheme, row key and shard.
 * ``rows.jsonl``: the journal, the rows' one source of truth (one checksummed
   JSON line per finished row, fsync'd; :class:`~airmodel.evaluation.store.Journal`).
@@ -17,6 +18,7 @@ Files (see README "results folder"):
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -29,6 +31,7 @@ from typing import Any
 import yaml
 
 from airmodel.evaluation.store import FolderLock, Journal, standard_json
+from airmodel.paths import INPUT_PATH_KEYS, portable_paths, resolve_input_paths
 from airmodel.provenance import write_atomic
 from airmodel.seed import SEED_SCHEME
 
@@ -58,6 +61,19 @@ def config_diff(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     """Dotted keys whose values differ between two config dicts."""
     fa, fb = _flat(a), _flat(b)
     return sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
+
+
+def _path_diff(old: dict[str, Any], new: dict[str, Any], folder: Path) -> list[str]:
+    """:func:`config_diff` of a stored config and a resolved one, input paths compared
+    as the files they name: stored ones relative to ``folder`` or ``bundled:`` (this
+    version), absolute or as given (older folders)."""
+    stored = resolve_input_paths(copy.deepcopy(old), folder)
+    resolved = resolve_input_paths(copy.deepcopy(new), Path.cwd())
+    flat_old, flat_new = _flat(old), _flat(new)
+    return [
+        k for k in config_diff(stored, resolved)
+        if not (k in INPUT_PATH_KEYS and flat_old.get(k) == flat_new.get(k))
+    ]  # fmt: skip
 
 
 def _under(key: str, prefixes: Iterable[str]) -> bool:
@@ -141,8 +157,9 @@ class ResultsFolder:
             self.store = {"format": FORMAT, "seed_scheme": SEED_SCHEME,
                           "key_fields": list(self.key_fields), "shard": shard}  # fmt: skip
             write_atomic(self.path / "store.json", json.dumps(self.store, indent=1))
+            portable = portable_paths(config, self.path)  # runs from a fresh clone
             write_atomic(
-                self.path / "config.yaml", yaml.safe_dump(config, sort_keys=False)
+                self.path / "config.yaml", yaml.safe_dump(portable, sort_keys=False)
             )
         except BaseException:
             self.close(views=False)
@@ -213,7 +230,7 @@ class ResultsFolder:
             ) from None
         if normalize is not None:  # fill keys added since with their defaults
             old = normalize(old)
-        diff = [k for k in config_diff(old, config) if not _under(k, ignore)]
+        diff = [k for k in _path_diff(old, config, self.path) if not _under(k, ignore)]
         fixed = [k for k in diff if not _under(k, extendable)]
         if fixed and not self._holds_rows():
             # A run that failed before its first row (a bad model, a typo): the

@@ -251,3 +251,75 @@ def test_folder_whose_rows_were_all_dropped_is_reused(tmp_path):
         f.drop(i=0)
     with ResultsFolder(tmp_path, {**CFG, "seed": 9}, KEY) as f:
         assert f.reused == ["seed"]
+
+
+def test_config_yaml_records_portable_paths_and_runs_after_a_move(
+    tmp_path, monkeypatch
+):
+    """Issue #27 item 6: a results folder's config.yaml names a bundled checkpoint as
+    ``bundled:checkpoints/FILE`` and any other input path relative to the folder, so
+    load_config of that file finds the same files, also after folder and data move
+    together; reopening with the resolved config resumes."""
+    import shutil
+
+    from airmodel.config import load_config, to_dict
+    from airmodel.resources import bundled_dir
+
+    bundled = sorted(bundled_dir("checkpoints").glob("*.pt"))[0]
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "data" / "set.tar.gz").write_bytes(b"x")
+    monkeypatch.chdir(project)
+    cfg = to_dict(load_config(None, [
+        f"model.checkpoint={bundled}", "data.dataset=image_folder",
+        "data.root=data/set.tar.gz",  # --set: relative to the working directory
+    ]))  # fmt: skip
+    assert cfg["data"]["root"] == "data/set.tar.gz"
+    folder = project / "results" / "run"
+    with ResultsFolder(folder, cfg, KEY) as f:
+        f.add(_row(0))
+    stored = yaml.safe_load((folder / "config.yaml").read_text())
+    assert stored["model"]["checkpoint"] == f"bundled:checkpoints/{bundled.name}"
+    assert stored["data"]["root"] == "../../data/set.tar.gz"
+    with ResultsFolder(folder, cfg, KEY) as f:  # resumes: the same files
+        assert len(f.rows) == 1
+    moved = tmp_path / "elsewhere"
+    shutil.copytree(project, moved)
+    monkeypatch.chdir(tmp_path)
+    again = load_config(moved / "results" / "run" / "config.yaml")
+    assert again.model.checkpoint == str(bundled)
+    assert again.data.root == str(moved / "data" / "set.tar.gz")
+    with ResultsFolder(moved / "results" / "run", to_dict(again), KEY) as f:
+        assert len(f.rows) == 1
+
+
+def test_older_folder_with_absolute_paths_still_resumes(tmp_path):
+    """A folder written before portable paths (absolute checkpoint in config.yaml)
+    resumes with the same config; its config.yaml is then rewritten portably."""
+    ckpt = tmp_path / "m.pt"
+    cfg = {**CFG, "model": {"name": "resnet8", "checkpoint": str(ckpt)}}
+    folder = tmp_path / "old"
+    with ResultsFolder(folder, cfg, KEY) as f:
+        f.add(_row(0))
+    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))  # the old layout
+    with ResultsFolder(folder, cfg, KEY) as f:
+        assert len(f.rows) == 1
+    assert (
+        yaml.safe_load((folder / "config.yaml").read_text())["model"]["checkpoint"]
+        == "../m.pt"
+    )
+    other = {**CFG, "model": {"name": "resnet8", "checkpoint": str(tmp_path / "n.pt")}}
+    with pytest.raises(ValueError, match=r"different config.*model\.checkpoint"):
+        ResultsFolder(folder, other, KEY)
+
+
+def test_set_names_a_bundled_checkpoint(tmp_path, monkeypatch):
+    from airmodel.config import load_config
+    from airmodel.errors import UserError
+    from airmodel.resources import bundled_dir
+
+    monkeypatch.chdir(tmp_path)
+    cfg = load_config(None, ["model.checkpoint=bundled:checkpoints/x.pt"])
+    assert cfg.model.checkpoint == str(bundled_dir("checkpoints") / "x.pt")
+    with pytest.raises(UserError, match="bundled:KIND/FILE"):
+        load_config(None, ["model.checkpoint=bundled:weights/x.pt"])
