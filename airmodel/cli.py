@@ -151,8 +151,11 @@ def _run(args: argparse.Namespace) -> int:
     from airmodel.config import load_config
     from airmodel.evaluation.report import summary
     from airmodel.experiment import dry_run, run_experiment
+    from airmodel.progress import set_enabled
     from airmodel.resources import find_config
 
+    if args.no_progress:  # every bar, down to LDPC decoding (airmodel.progress)
+        set_enabled(False)
     shard = parse_shard(args.shard) if args.shard else None
     cfg = load_config(find_config(args.config), args.overrides)
     if args.dry_run:

@@ -25,6 +25,7 @@ from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.execution import check_execution, driver_device, get_backend
 from airmodel.plugins import check_denoisers
+from airmodel.progress import enabled as progress_enabled
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
@@ -206,8 +207,21 @@ def run_experiment(
 
     ``shard=(i, N)`` runs shard ``i`` of ``N`` of the plan into
     ``out_dir/shard-i-of-N`` (:mod:`airmodel.evaluation.shard`; join the
-    shards with ``airmodel merge``).
+    shards with ``airmodel merge``). ``progress=False`` hides every bar
+    (:mod:`airmodel.progress`); they show only on a terminal anyway.
     """
+    if not progress:
+        with progress_enabled(False):
+            return _run_experiment(cfg, progress, shard, accept_accuracy_gap)
+    return _run_experiment(cfg, progress, shard, accept_accuracy_gap)
+
+
+def _run_experiment(
+    cfg: ExperimentConfig,
+    progress: bool,
+    shard: tuple[int, int] | None,
+    accept_accuracy_gap: bool,
+) -> Path:
     if cfg.experiment == "federated":
         from airmodel.federated.run import run_federated
 

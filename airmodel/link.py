@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from airmodel import channels
+from airmodel import channels, progress
 from airmodel._validation import check_esno_db, check_finite_tensors
 from airmodel.channels.utils import db, snr_db_to_no
 from airmodel.devices import sionna_device
@@ -248,7 +248,8 @@ class Link:
             if x.numel() <= AWGN_CHUNK:
                 return self.channel(x, no), no
             y = x if overwrite else torch.empty_like(x)  # noise never exists in full
-            for i in range(0, x.numel(), AWGN_CHUNK):
+            chunks = range(0, x.numel(), AWGN_CHUNK)
+            for i in progress.steps(chunks, "channel (AWGN)", unit="chunk"):
                 y[i : i + AWGN_CHUNK] = self.channel(x[i : i + AWGN_CHUNK], no)
             return y, no
         if self.power_control is None:

@@ -25,6 +25,7 @@ from typing import Any
 
 __all__ = [
     "BUNDLED",
+    "bundled_dir",
     "INPUT_PATH_KEYS",
     "portable_paths",
     "resolve_input_paths",
@@ -37,6 +38,13 @@ INPUT_PATH_KEYS = ("model.checkpoint", "data.root")
 #: (the wheel's ``airmodel/checkpoints``, or ``checkpoints/`` of a source tree).
 BUNDLED = "bundled:"
 _KINDS = ("checkpoints", "configs")
+_PKG = Path(__file__).resolve().parent
+
+
+def bundled_dir(kind: str) -> Path:
+    """The folder of bundled ``"configs"`` or ``"checkpoints"``."""
+    inside = _PKG / kind  # installed wheel
+    return inside if inside.is_dir() else _PKG.parent / kind
 
 
 def _resolve(value: Any, base: Path) -> Any:
@@ -44,7 +52,6 @@ def _resolve(value: Any, base: Path) -> Any:
         return value
     if value.startswith(BUNDLED):
         from airmodel.errors import UserError
-        from airmodel.resources import bundled_dir
 
         kind, _, rest = value[len(BUNDLED) :].partition("/")
         if kind not in _KINDS or not rest:
@@ -61,8 +68,6 @@ def _resolve(value: Any, base: Path) -> Any:
 def _portable(value: Any, folder: Path) -> Any:
     if not isinstance(value, str) or not value or value.startswith(BUNDLED):
         return value
-    from airmodel.resources import bundled_dir
-
     path = Path(value).resolve()  # relative: to the working directory
     for kind in _KINDS:
         home = bundled_dir(kind).resolve()

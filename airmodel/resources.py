@@ -14,16 +14,9 @@ import shutil
 from pathlib import Path
 
 from airmodel.errors import UserError
+from airmodel.paths import bundled_dir
 
 __all__ = ["bundled_dir", "list_configs", "find_config", "copy_config"]
-
-_PKG = Path(__file__).resolve().parent
-
-
-def bundled_dir(kind: str) -> Path:
-    """The folder of bundled ``"configs"`` or ``"checkpoints"``."""
-    inside = _PKG / kind  # installed wheel
-    return inside if inside.is_dir() else _PKG.parent / kind
 
 
 def list_configs() -> list[str]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
@@ -19,6 +18,7 @@ from airmodel.evaluation.scoring import Scorer, _is_tokens
 from airmodel.evaluation.shard import in_shard
 from airmodel.execution import Backend, LocalBackend
 from airmodel.link import Link, Transmission
+from airmodel.progress import bar as progress_bar
 from airmodel.receiver.adaptation import adapt_state
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
@@ -407,10 +407,16 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
     if ctx.subsets is not None:  # this trial's validation images and pool
         scorers = {**scorers, "validation": ctx.subsets(trial_subset_seed(trial))}
         unlabelled = None
+    steps = progress_bar(
+        1 + len(todo), f"trial {trial.snr_db:g} dB draw {trial.draw}", "step"
+    )
+    steps.set_postfix_str("transmit")
     tx = ctx.link.transmit(ctx.clean_sd, trial.snr_db, seed=trial.seed)
+    steps.update(1)
     selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
     rows = []
     for dn in todo:
+        steps.set_postfix_str(dn.key)
         t0 = time.perf_counter()
         base = selection_key(dn)
         if base not in selected:
@@ -442,6 +448,8 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
                 "seconds": time.perf_counter() - t0,
             }
         )
+        steps.update(1)
+    steps.close()
     return rows
 
 
@@ -495,14 +503,10 @@ def run_sweep(
     )
     todo = pending_trials(plan, denoisers, folder)
     total = len(plan.trials()) * len(denoisers)
-    bar = tqdm(
-        total=total,
+    bar = progress_bar(
+        total, "sweep", "row", show=progress, leave=True, delay=0,
         initial=total - sum(len(t.denoisers) for t in todo),
-        desc="sweep",
-        unit="row",
-        disable=not progress,
-        dynamic_ncols=True,
-    )
+    )  # fmt: skip
     for _trial, rows in backend.map(run_trial, todo, ctx, place=TrialContext.to):
         for row in rows:
             folder.add(row)

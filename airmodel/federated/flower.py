@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from airmodel import progress
 from airmodel.federated.server import aggregate, model_delta
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.receiver.denoiser import Denoiser, get_denoiser
@@ -91,6 +92,17 @@ class AirFedAvg(FedAvg):
         self.policy = policy
         self.seed = seed
         self._global: ArrayRecord | None = None
+        self._rounds: Any = None  # the bar over rounds while start() runs
+
+    def start(self, grid: Grid, initial_arrays: ArrayRecord, num_rounds: int = 3,
+              *args: Any, **kwargs: Any) -> Any:  # fmt: skip
+        """FedAvg's ``start``, with a progress bar over the rounds (time left)."""
+        self._rounds = progress.bar(num_rounds, "AirFedAvg rounds", "round")
+        try:
+            return super().start(grid, initial_arrays, num_rounds, *args, **kwargs)
+        finally:
+            self._rounds.close()
+            self._rounds = None
 
     def configure_train(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -113,7 +125,8 @@ class AirFedAvg(FedAvg):
         m = len(contents)
         rnd = self.uplink.round(self.snr_db, mix_seed(self.seed, server_round))
         off_sum = torch.zeros_like(global_vec[spec.num_air :])
-        for c, n_k in zip(contents, n, strict=True):
+        pairs = zip(contents, n, strict=True)
+        for c, n_k in progress.steps(pairs, "over-the-air sum", m, unit="client"):
             arr = _first(c.array_records).to_torch_state_dict()
             delta = model_delta(arr, global_vec, spec) * (m * n_k / sum(n))
             rnd.add(delta[: spec.num_air])
@@ -130,4 +143,6 @@ class AirFedAvg(FedAvg):
         metrics["air_error_var"] = float(err.square().mean()) if err.numel() else 0.0
         metrics["air_weight_mse"] = float(upd.weight_mse)
         metrics["air_skipped_fraction"] = float(rx.info.get("skipped_fraction", 0.0))
+        if self._rounds is not None:
+            self._rounds.update(1)
         return arrays, metrics

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from airmodel import progress
 from airmodel.data.info import DatasetInfo
 from airmodel.evaluation.scoring import Scorer
 from airmodel.federated.local import local_train, round_lr
@@ -104,13 +105,15 @@ def federated_run(
         if on_row is not None:
             on_row(row)
 
+    bar = progress.bar(rounds, f"federated rounds ({snr_db:g} dB)", "round")
     for t in range(1, rounds + 1):
+        bar.update(1)
         lr_t = round_lr(lr, t - 1, rounds, schedule)
         chosen = sorted(pick.choice(len(parts), size=active, replace=False).tolist())
         rnd = uplink.round(snr_db, derive_seed(seed, 3, t))
         off_sum = torch.zeros_like(global_vec[spec.num_air :])
         losses = []
-        for k in chosen:
+        for k in progress.steps(chosen, f"round {t}: local training", unit="device"):
             work.load_state_dict(unflatten(global_vec, spec))
             losses.append(
                 local_train(
@@ -128,6 +131,7 @@ def federated_run(
         if not math.isfinite(loss) or loss > divergence_loss:
             emit({**base, "accuracy": last_acc, "peak_accuracy": peak,
                   "diverged": True, "last": True})  # fmt: skip
+            bar.close()
             return rows
         rx = rnd.receive()
         score = None
@@ -163,4 +167,5 @@ def federated_run(
             "lam": upd.lam, "beta": upd.beta, "evaluations": upd.evaluations,
             **val,
         })  # fmt: skip
+    bar.close()
     return rows

@@ -34,6 +34,7 @@ from airmodel.federated.split import dirichlet_split, iid_split, paper_split
 from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.models import get_model, init_weights
 from airmodel.plugins import check_denoisers
+from airmodel.progress import steps as progress_steps
 from airmodel.provenance import provenance
 from airmodel.seed import derive_seed, make_generator, point_key
 from airmodel.transmitter.payload import flatten
@@ -355,7 +356,7 @@ def run_federated(
 
         with get_backend(cfg.execution) as backend:
             if isinstance(backend, LocalBackend):  # rows stored round by round
-                for unit in pending:
+                for unit in progress_steps(pending, "federated runs", unit="run"):
                     run_unit(ctx, unit, on_row=store)
             else:  # one task per unit; its rows are stored when it finishes
                 for _, unit_rows in backend.map(run_unit, pending, ctx, place=_place):

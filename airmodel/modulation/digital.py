@@ -13,6 +13,7 @@ import torch
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 from sionna.phy.mapping import Constellation, Demapper, Mapper
 
+from airmodel import progress
 from airmodel._validation import check_one_of, check_positive_int
 from airmodel.modulation.analog import Precision
 from airmodel.receiver.digital import BitReceiver, sanitize, weight_noise
@@ -219,7 +220,8 @@ class DigitalScheme:
         out_bits = num_cw * self.n if self.encoder is not None else total
         x = torch.empty(out_bits // self.m, dtype=self.mapper.cdtype)
         step = self.k * max(1, self.chunk_bits // self.n)  # info bits per call
-        for s in range(0, total, step):
+        desc = "LDPC encode + map" if self.encoder is not None else "map"
+        for s in progress.steps(range(0, total, step), desc, unit="chunk"):
             chunk = np.zeros(min(step, total - s), dtype=np.float32)
             real = bits[s : s + chunk.size]
             chunk[: real.size] = real  # zero padding in the last chunk

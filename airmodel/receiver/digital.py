@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from airmodel import progress
 from airmodel.seed import make_generator
 from airmodel.transmitter.quantize import (
     FLOAT_BOUND_FACTOR,
@@ -135,7 +136,8 @@ class BitReceiver:
         out = np.empty(num_bits, dtype=np.uint8)
         per_call = max(1, self.s.chunk_bits // m)
         err = torch.zeros(bpw, dtype=torch.float64)
-        for s0 in range(0, math.ceil(num_bits / m), per_call):
+        calls = range(0, math.ceil(num_bits / m), per_call)
+        for s0 in progress.steps(calls, "demap", unit="chunk"):
             llr = self.llr(y, no, s0, s0 + per_call)
             nb = min(llr.numel(), num_bits - s0 * m)
             llr = llr[:nb]  # drop padding bits
@@ -211,7 +213,10 @@ class BitReceiver:
         :output patterns: per failure, (flips [k] uint8, σ(-|L_out|) [k] float32).
         """
         patterns = []
-        for i in range(0, rows.size, DECODE_BATCH):
+        batches = range(0, rows.size, DECODE_BATCH)
+        for i in progress.steps(
+            batches, f"LDPC decode ({rows.size} codewords)", unit="batch"
+        ):
             r = rows[i : i + DECODE_BATCH]
             soft = self.s.decoder(self._rows_llr(job, r))  # [B, k] output LLRs
             u = (soft > 0).to(torch.uint8).numpy()

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from airmodel._validation import check_finite_tensors
 from airmodel.allocator import keep_freed_memory
@@ -23,6 +22,7 @@ from airmodel.devices import resolve_device
 from airmodel.errors import CorruptFileError, MissingFileError, UserError
 from airmodel.evaluation.scoring import Scorer, bf16_is_fast
 from airmodel.models import get_model, init_weights
+from airmodel.progress import bar as progress_bar
 from airmodel.seed import make_generator
 from airmodel.training.checkpoint import (
     check_state_dict,
@@ -309,11 +309,12 @@ def train(
         perm = torch.randperm(n, generator=g).to(dev)
         loss_sum = torch.zeros((), device=dev)
         correct = torch.zeros((), device=dev)
-        bar = tqdm(
-            range(steps), desc=f"epoch {epoch + 1}/{epochs}", disable=not progress,
-            leave=True, mininterval=5.0, file=sys.stderr,
+        bar = progress_bar(
+            steps, f"epoch {epoch + 1}/{epochs}", "batch", show=progress,
+            leave=True, delay=0, mininterval=5.0,
         )  # fmt: skip
-        for i in bar:
+        for i in range(steps):
+            bar.update(1)
             idx = perm[i * batch_size : (i + 1) * batch_size]
             xb = normalize(augment(x[idx], g, pad, flip), info)
             yb = y[idx]

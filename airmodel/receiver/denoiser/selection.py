@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from airmodel import progress
 from airmodel.receiver.denoiser.base import Prior
 from airmodel.receiver.denoiser.estimators import mmse_pb
 
@@ -67,8 +68,10 @@ def select_mmse_pb(
             "use a lam grid below that bound."
         )
     table: dict[tuple[float, float], float] = {}
+    bar = progress.bar(len(cells), "select (lam, beta)", "cell")
     for i in range(0, len(cells), cells_per_pass):
         chunk = cells[i : i + cells_per_pass]
+        bar.update(len(chunk))
         if cells_per_pass == 1:
             lam, beta = chunk[0]
             scores = [score(mmse_pb(y, no_w, prior, lam, beta))]
@@ -77,6 +80,7 @@ def select_mmse_pb(
             scores = list(score(w))  # [k, n] -> k scores
         for cell, s in zip(chunk, scores, strict=True):
             table[cell] = float(s)
+    bar.close()
     best = (-np.inf, None, None)
     for (lam, beta), s in table.items():  # grid order: ties go to the first
         if s > best[0]:
