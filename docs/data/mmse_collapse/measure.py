@@ -9,6 +9,7 @@ all but the final linear layer; all, then batch-norm statistics re-estimated on 
 unlabelled training images), and MMSE followed by that recalibration. Writes measure.json beside this file.
 """
 
+import copy
 import json
 from pathlib import Path
 
@@ -26,7 +27,8 @@ cfg = load_config(find_config("quickstart"))
 model, _ = build_model(cfg, "cpu")
 data = build_data(cfg, "cpu")
 link = build_link(cfg)
-sd = model.state_dict()
+sd = {k: v.clone() for k, v in model.state_dict().items()}  # the sent weights
+scratch = copy.deepcopy(model)  # recalibrate_bn_state loads into its model
 vec, spec = flatten(sd, cfg.transmitter.policy)
 w = vec[: spec.num_air].double()
 mean, var = float(w.mean()), float(w.var())
@@ -68,10 +70,10 @@ for snr in cfg.sweep.snr_db:
         "shrunk_noise_free": score(shrunk(s, False), model),
         "shrunk_noise_free_head_exact": score(shrunk(s, True), model),
         "shrunk_noise_free_bn_recalibrated": score(
-            recalibrate_bn_state(shrunk(s, False), model, pool), model
+            recalibrate_bn_state(shrunk(s, False), scratch, pool), model
         ),
         "mmse_bn_recalibrated": score(
-            recalibrate_bn_state(link.rebuild(tx, MMSE())[0], model, pool), model
+            recalibrate_bn_state(link.rebuild(tx, MMSE())[0], scratch, pool), model
         ),
     })  # fmt: skip
     print(out["points"][-1], flush=True)
