@@ -90,7 +90,9 @@ def test_markers_give_a_reason_and_fit_the_block():
             if b["mark"] == "check":
                 assert b["lang"] == "bash", f"docs/{page}: `check` is for bash blocks"
             if b["mark"] == "slow":
-                assert b["lang"] == "python", f"docs/{page}: `slow` is for python blocks"
+                assert b["lang"] == "python", (
+                    f"docs/{page}: `slow` is for python blocks"
+                )
             if b["lang"] == "bash" and not b["mark"]:
                 for cmd in commands(b["code"]):
                     assert cmd[0] == "airmodel", (
@@ -128,7 +130,9 @@ def _check(cmd: list[str], page: str) -> None:
     where = f"docs/{page}: `{shlex.join(cmd)}`"
     if cmd[:2] == ["python", "-m"] and cmd[2].startswith("airmodel"):
         module = ROOT / (cmd[2].replace(".", "/") + ".py")  # not imported: fast
-        assert module.is_file() or (module.with_suffix("") / "__main__.py").is_file(), where
+        assert module.is_file() or (module.with_suffix("") / "__main__.py").is_file(), (
+            where
+        )
         return
     if cmd[0] != "airmodel":
         return  # explained by the block's marker
