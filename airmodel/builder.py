@@ -18,6 +18,11 @@ from airmodel.config import ConfigError, ExperimentConfig
 from airmodel.data import DATASETS, DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.devices import resolve_device, sionna_device
 from airmodel.errors import CorruptFileError, UserError
+from airmodel.evaluation.precision import (
+    PrecisionChoice,
+    choose_precision,
+    requested_precision,
+)
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.models.loading import load_weights, model_from_weights
@@ -159,7 +164,9 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
         x_te, y_te = x_te[idx], y_te[idx]
     x_tr, y_tr, _ = _load(cfg, "train")
     ev = cfg.evaluation
-    kw = {"device": device, "batch_size": ev.batch_size, "bf16": ev.bf16,
+    start = requested_precision(ev.precision, ev.bf16)  # auto: fp32 until checked
+    kw = {"device": device, "batch_size": ev.batch_size,
+          "precision": "fp32" if start == "auto" else start,
           "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory,
           "cells_per_pass": cfg.execution.cells_per_pass}  # fmt: skip
     test = Scorer(x_te, y_te, info, **kw)
@@ -171,6 +178,31 @@ def build_data(cfg: ExperimentConfig, device: torch.device) -> Data:
     )  # fmt: skip
     val = subsets(derive_seed(cfg.seed, "selection"))
     return Data(test=test, validation=val, info=info, subsets=subsets)
+
+
+def resolve_precision(
+    cfg: ExperimentConfig, model: nn.Module, data: Data
+) -> PrecisionChoice:
+    """Resolve ``evaluation.precision`` on the test images; set it on ``data``'s scorers.
+
+    Prints the choice's one line (:mod:`airmodel.evaluation.precision`) when
+    it is not plain fp32, and returns the
+    :class:`~airmodel.evaluation.precision.PrecisionChoice`.
+    """
+    ev = cfg.evaluation
+    choice = choose_precision(
+        requested_precision(ev.precision, ev.bf16), data.test, model,
+        tolerance=ev.precision_tolerance,
+    )  # fmt: skip
+    for scorer in (data.test, data.validation):
+        scorer.precision = choice.precision
+    if data.subsets is not None:
+        data.subsets.scorer_kwargs = {
+            **(data.subsets.scorer_kwargs or {}), "precision": choice.precision
+        }
+    if choice.requested != "fp32":
+        print(choice.line(), file=sys.stderr)
+    return choice
 
 
 def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:

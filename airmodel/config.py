@@ -267,6 +267,16 @@ class EvaluationConfig:
     device: str = "auto"
     #: 128 is ~2x faster than 1000 on a 2-core CPU (benchmarks/scoring_throughput.py).
     batch_size: int = 128
+    #: Scoring, recalibration and adaptation precision: ``fp32`` (exact),
+    #: ``bf16`` (weights cast once, batch-norm folded first; autocast on GPUs)
+    #: or ``auto`` (bf16 only where native and a start-of-run check on the test
+    #: images finds it within ``precision_tolerance`` of fp32 and faster; else
+    #: fp32 with one line saying why). airmodel/evaluation/precision.py.
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    #: ``auto``: largest clean-accuracy gap (fraction, 0.005 = 0.5 points)
+    #: between bf16 and fp32 on the test images that still picks bf16.
+    precision_tolerance: float = 0.005
+    #: Deprecated spelling of ``precision: bf16`` (kept so old configs load).
     bf16: bool = False
     #: CPU, fp32, airmodel ResNets: score a batch-norm-folded copy with oneDNN
     #: fused ops (airmodel/evaluation/fused.py); false = the eager model.
@@ -398,6 +408,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "execution.gpus_per_trial": (0.0, 1024.0),
     "execution.max_retries": (0, 1000),
     "execution.cells_per_pass": (1, 4096),
+    "evaluation.precision_tolerance": (0.0, 1.0),
 }
 
 
@@ -533,6 +544,12 @@ def _check(cfg: ExperimentConfig) -> None:
                 f"about -10 dB on). Use values >= {MIN_ESNO_DB:g}, e.g. --set "
                 "sweep.snr_db=[-10,0,10]."
             )
+    if cfg.evaluation.bf16 and cfg.evaluation.precision == "auto":
+        raise ConfigError(
+            "config key `evaluation.bf16`: true (the old spelling of precision: bf16) "
+            "contradicts evaluation.precision: auto. Drop `bf16` and keep only "
+            "`evaluation.precision`."
+        )
     keys = [d.key for d in cfg.receiver.denoisers]
     dup = sorted({k for k in keys if keys.count(k) > 1})
     if dup:

@@ -15,6 +15,7 @@ from airmodel.builder import (
     build_link,
     build_model,
     check_components,
+    resolve_precision,
     score_clean,
     train_hint,
 )
@@ -275,6 +276,7 @@ def _run_experiment(
                     cfg.transmitter.allocation_clip, cfg.seed,
                 )  # fmt: skip
         clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
+        precision = resolve_precision(cfg, model, data)
         prov = provenance(cfg.seed, device)
         for f in ([top] if top is not None else []) + folders:
             f.add_provenance(prov)
@@ -295,6 +297,7 @@ def _run_experiment(
                 scheme=label or sub.transmitter.scheme,
                 channel_uses_per_weight=cu,
                 allocation_gains=getattr(link.scheme, "gains", None),
+                precision=precision.as_dict(),
             )
             plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed, shard)
             rows = run_sweep(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -14,13 +15,14 @@ from torch import nn
 from airmodel.allocator import keep_freed_memory as _keep_freed_memory
 from airmodel.data.info import DatasetInfo
 from airmodel.data.transforms import to_tensor
-from airmodel.evaluation.fused import fuse
+from airmodel.evaluation.fused import bf16_native_cpu, fuse
 
 __all__ = [
     "Scorer",
     "apply_view",
     "bf16_is_fast",
     "default_device",
+    "PRECISIONS",
     "sample_indices",
     "view_names",
 ]
@@ -67,6 +69,11 @@ def apply_view(
     return out.contiguous(memory_format=torch.channels_last)
 
 
+#: Scoring precisions a :class:`Scorer` runs (``auto`` resolves to one of
+#: them before scoring: :func:`airmodel.evaluation.precision.choose_precision`).
+PRECISIONS = ("fp32", "bf16")
+
+
 def default_device() -> torch.device:
     """``cuda`` if available, else ``cpu``."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -82,10 +89,7 @@ def bf16_is_fast(device: str | torch.device) -> bool:
     if dev.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     if dev.type == "cpu":
-        try:
-            return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            return False
+        return bf16_native_cpu()
     return False
 
 
@@ -125,8 +129,15 @@ class Scorer:
     :param info: :class:`~airmodel.data.DatasetInfo` (normalization constants).
     :param device: Default :func:`default_device`.
     :param batch_size: Images per forward pass.
-    :param bf16: Run under bfloat16 autocast. ``None`` means False (fp32, exact).
-        bf16 is only fast where :func:`bf16_is_fast` says so.
+    :param bf16: Old spelling of ``precision="bf16"`` (True) / ``"fp32"``.
+    :param precision: ``"fp32"`` (default; exact) or ``"bf16"``. On the CPU,
+        bf16 scores a bfloat16 copy of the model made once per scored state
+        dict: airmodel ResNets as a :func:`~airmodel.evaluation.fused.fuse`
+        copy (batch-norm folded in fp32, weights cast once, oneDNN bf16 ops)
+        where bf16 is native, other models as a cached bf16 copy whose
+        weights are refreshed per call; each image batch is cast once. On a
+        GPU, bf16 autocast with TF32 matmuls. bf16 is only fast where
+        :func:`bf16_is_fast` says so.
     :param model: Optional model that :meth:`accuracy_of` loads state dicts into.
     :param fused: Use the fused copy where it applies (CPU, fp32, airmodel
         ResNet). ``False`` runs the model eagerly as it is.
@@ -163,6 +174,7 @@ class Scorer:
         | None = None,
         keep_freed_memory: bool = False,
         cells_per_pass: int | None = None,
+        precision: str | None = None,
     ) -> None:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int):
             raise TypeError(f"`batch_size` must be an int; got {batch_size!r}.")
@@ -174,7 +186,11 @@ class Scorer:
         self.metric = metric
         self.info = info
         self.batch_size = batch_size
-        self.bf16 = bool(bf16)
+        if precision is None:
+            precision = "bf16" if bf16 else "fp32"
+        elif bf16 and precision != "bf16":
+            raise ValueError(f"`bf16=True` contradicts `precision={precision!r}`.")
+        self.precision = precision
         self.fused = bool(fused)
         if cells_per_pass is not None and (
             isinstance(cells_per_pass, bool) or cells_per_pass < 1
@@ -280,17 +296,68 @@ class Scorer:
     def _prepare(self, model: nn.Module) -> nn.Module:
         return model.to(self.device, memory_format=torch.channels_last)
 
+    @property
+    def precision(self) -> str:
+        """``"fp32"`` or ``"bf16"``: what this scorer scores at."""
+        return self._precision
+
+    @precision.setter
+    def precision(self, value: str) -> None:
+        if value not in PRECISIONS:
+            raise ValueError(
+                f"`precision` must be one of {PRECISIONS}; got {value!r} (resolve "
+                "'auto' with airmodel.evaluation.precision.choose_precision first)."
+            )
+        self._precision = value
+
+    @property
+    def bf16(self) -> bool:
+        """Whether this scorer runs in bfloat16 (old spelling of ``precision``)."""
+        return self._precision == "bf16"
+
+    @bf16.setter
+    def bf16(self, value: bool) -> None:
+        self.precision = "bf16" if value else "fp32"
+
+    def _cast_copy(self) -> bool:
+        """bf16 on the CPU: score a bf16 copy of the model (weights cast once)."""
+        return self.bf16 and self.device.type == "cpu"
+
     def _inference_net(self, model: nn.Module) -> nn.Module:
-        """``model`` itself, or its fused copy where that applies."""
+        """``model`` itself, its fused copy, or its bfloat16 copy (see ``precision``)."""
+        if self._cast_copy():
+            net = fuse(model, torch.bfloat16) if self.fused else None
+            return _bf16_copy(model) if net is None else net
         if self.fused and self.device.type == "cpu" and not self.bf16:
             net = fuse(model)
             return model if net is None else net
         return model
 
-    def _autocast(self) -> contextlib.AbstractContextManager:
+    def _input(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch as the inference net takes it (cast once for a bf16 copy)."""
+        if self._cast_copy() and x.is_floating_point():
+            return x.to(torch.bfloat16)
+        return x
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The context eager forward passes at this precision run in.
+
+        fp32: nothing (exact). bf16: ``torch.autocast`` bfloat16, on a GPU
+        with TF32 matmuls and convolutions for what stays fp32.
+        """
         if not self.bf16:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        stack = contextlib.ExitStack()
+        if self.device.type == "cuda":
+            stack.enter_context(_tf32())
+        stack.enter_context(torch.autocast(self.device.type, dtype=torch.bfloat16))
+        return stack
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        """:meth:`autocast` where the net is eager; nothing for a bf16 copy."""
+        if self._cast_copy():
+            return contextlib.nullcontext()
+        return self.autocast()
 
     def predict(self, model: nn.Module) -> torch.Tensor:
         """Predicted labels, [N] int64 on the device."""
@@ -302,7 +369,7 @@ class Scorer:
             net = self._inference_net(model)
             with torch.inference_mode(), self._autocast():
                 for idx, x, _ in self._batches():
-                    out[idx] = self._forward(net, x).argmax(1)
+                    out[idx] = self._forward(net, self._input(x)).argmax(1)
         finally:
             model.train(was_training)
         return out
@@ -323,7 +390,7 @@ class Scorer:
         model.eval()
         total = 0.0
         try:
-            with torch.inference_mode(), self._autocast():
+            with torch.inference_mode(), self.autocast():
                 for _, x, y in self._batches():
                     total += float(self.metric(model, (x, y))) * len(y)
         finally:
@@ -370,7 +437,7 @@ class Scorer:
         target.eval()
         correct = torch.zeros(len(state_dicts), dtype=torch.int64, device=self.device)
         try:
-            with torch.no_grad(), self._autocast(), warnings.catch_warnings():
+            with torch.no_grad(), self.autocast(), warnings.catch_warnings():
                 # adaptive_avg_pool2d on channels_last has no batching rule; vmap
                 # loops over the k models for that one cheap op.
                 warnings.filterwarnings("ignore", "There is a performance drop")
@@ -395,7 +462,7 @@ class Scorer:
             net = self._inference_net(target)
             with torch.inference_mode(), self._autocast():
                 for _, x, y in self._batches():
-                    logits = net(x).float()
+                    logits = net(self._input(x)).float()
                     total += nn.functional.cross_entropy(logits, y, reduction="sum")
         finally:
             target.train(was_training)
@@ -424,7 +491,7 @@ class Scorer:
         grads = {k: torch.zeros_like(p) for k, p in params.items()}
         total = 0.0
         try:
-            with self._autocast():
+            with self.autocast():
                 for _, x, y in self._batches():
                     logits = torch.func.functional_call(target, params, (x,)).float()
                     loss = nn.functional.cross_entropy(
@@ -460,3 +527,43 @@ class Scorer:
         if isinstance(model_or_state_dict, nn.Module):
             return self.accuracy(model_or_state_dict)
         return self.accuracy_of(model_or_state_dict, model)
+
+
+@contextlib.contextmanager
+def _tf32() -> Iterator[None]:
+    """TF32 matmuls and cuDNN convolutions inside the block (GPU, bf16 only)."""
+    old = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old
+
+
+#: model -> its bfloat16 copy (same module tree), reused across scored state dicts.
+_BF16_COPIES: weakref.WeakKeyDictionary[nn.Module, nn.Module] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _bf16_copy(model: nn.Module) -> nn.Module:
+    """An eval-mode bfloat16 copy of ``model`` holding its current weights.
+
+    Made once per model (deep copy) and refreshed per call with one cast
+    copy of every floating parameter and buffer, so a scored state dict costs
+    one pass over the weights, not a deep copy.
+    """
+    net = _BF16_COPIES.get(model)
+    if net is None:
+        net = copy.deepcopy(model).to(torch.bfloat16).eval()
+        _BF16_COPIES[model] = net
+        return net
+    with torch.no_grad():
+        src = dict(model.named_parameters()) | dict(model.named_buffers())
+        dst = dict(net.named_parameters()) | dict(net.named_buffers())
+        if src.keys() != dst.keys():  # the model's structure changed: start over
+            del _BF16_COPIES[model]
+            return _bf16_copy(model)
+        for k, t in src.items():
+            dst[k].copy_(t)
+    return net

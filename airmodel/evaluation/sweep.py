@@ -178,7 +178,8 @@ def _adapter(
     recal = _recalibrator(spec, model, scorers, unlabelled)
 
     def adapt(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        sd = adapt_state(sd, model, images, cfg)
+        with scorers["test"].autocast():  # the scoring precision
+            sd = adapt_state(sd, model, images, cfg)
         return recal(sd) if cfg.recalibrate else sd
 
     return adapt
@@ -197,7 +198,8 @@ def _recalibrator(
     batch = scorers["test"].batch_size
 
     def recal(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return recalibrate_bn_state(sd, model, images, batch)
+        with scorers["test"].autocast():  # the scoring precision
+            return recalibrate_bn_state(sd, model, images, batch)
 
     return recal
 
@@ -444,6 +446,7 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
                 "adapt": dn.adapt.tag[1:] if dn.adapt else "",
                 "views": ",".join(getattr(test, "views", ("id",))),
                 "forward_passes": len(getattr(test, "views", ("id",))),
+                "precision": test.precision,
                 **tx.reception.info,
                 "seconds": time.perf_counter() - t0,
             }

@@ -8,6 +8,7 @@ from torch import nn
 
 from airmodel.data import load_dataset
 from airmodel.evaluation import Scorer
+from airmodel.evaluation import fused as fused_mod
 from airmodel.evaluation.fused import FusedResNet, fold_batchnorm, fuse
 from airmodel.models import get_model, init_weights
 from airmodel.models.resnet_cifar import ResNet
@@ -168,11 +169,42 @@ def test_no_fusion_where_the_ops_do_not_run(digits, monkeypatch):
     assert fused_mod.onednn_fusion_available()
 
 
-def test_scorer_uses_eager_model_under_bf16(digits):
+def test_scorer_scores_a_bf16_copy_under_bf16(digits):
+    """bf16 on the CPU: a copy with bf16 weights (cast once), the source untouched;
+    the fused bf16 copy only where bf16 is native, else an eager bf16 copy."""
     x, y, info = digits
     model = resnet("resnet8", in_channels=1)
     scorer = Scorer(x[:8], y[:8], info, device="cpu", bf16=True)
-    assert scorer._inference_net(model) is model
+    assert scorer.precision == "bf16"
+    net = scorer._inference_net(model)
+    assert net is not model and net.linear.weight.dtype == torch.bfloat16
+    assert model.linear.weight.dtype == torch.float32
+    assert isinstance(net, FusedResNet) == fused_mod.bf16_native_cpu()
+    if not isinstance(net, FusedResNet):  # the cached copy takes new weights
+        with torch.no_grad():
+            model.linear.weight.add_(1.0)
+        again = scorer._inference_net(model)
+        assert again is net
+        assert torch.equal(again.linear.weight, model.linear.weight.bfloat16())
+
+
+def test_fuse_bf16_only_where_native(monkeypatch):
+    model = resnet("resnet8")
+    monkeypatch.setattr(fused_mod, "bf16_native_cpu", lambda: False)
+    assert fuse(model, torch.bfloat16) is None
+    assert isinstance(fuse(model), FusedResNet)
+
+
+@pytest.mark.skipif(not fused_mod.bf16_native_cpu(), reason="no native bf16 CPU")
+def test_fused_bf16_logits_close_to_fp32():
+    """Fused bf16 copy vs eager fp32 on 64 random images: bf16 has 8 mantissa
+    bits, so logits agree to ~1e-2 relative of their scale (tolerance 5e-2)."""
+    model = resnet("resnet8")
+    x = torch.randn(64, 3, 32, 32)
+    with torch.inference_mode():
+        ref = model(x)
+        got = fuse(model, torch.bfloat16)(x).float()
+    assert (got - ref).abs().max() <= 5e-2 * ref.abs().max()
 
 
 @pytest.mark.parametrize("fused", [True, False])
