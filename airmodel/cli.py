@@ -176,8 +176,23 @@ def _run(args: argparse.Namespace) -> int:
         )
     plots = sorted(Path(out).glob("accuracy_vs_*.png"))
     print(f"Results in {out}/" + (f" (plot: {plots[0]})" if plots else ""))
+    wall = _wall_time(out)
+    if wall:
+        print(wall)
     return 0
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _wall_time(out: Path) -> str | None:
+    """The run's estimate vs actual wall time line, from its ``meta.json``."""
+    import json
+
+    from airmodel.experiment import wall_time_line
+
+    try:
+        return wall_time_line(json.loads((Path(out) / "meta.json").read_text()))
+    except (OSError, ValueError):
+        return None

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
+from airmodel.builder import (
+    _load as _load_split,
+)
 from airmodel.builder import (
     build_data,
     build_device,
@@ -20,7 +25,15 @@ from airmodel.builder import (
     train_hint,
 )
 from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
+from airmodel.errors import UserError
+from airmodel.evaluation.estimate import (
+    WallTimeEstimate,
+    calibrate_cell,
+    estimate,
+    format_seconds,
+)
 from airmodel.evaluation.plot import ew_n0_db, plot_accuracy, plot_scheme_comparison
+from airmodel.evaluation.precision import bf16_native, requested_precision
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
@@ -31,7 +44,10 @@ from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 
-__all__ = ["run_experiment", "dry_run", "check_denoisers", "plan_cost"]
+__all__ = [
+    "run_experiment", "dry_run", "check_denoisers", "plan_cost", "plan_counts",
+    "estimate_wall_time",
+]  # fmt: skip
 
 
 def dry_run(cfg: ExperimentConfig) -> str:
@@ -103,10 +119,20 @@ def dry_run(cfg: ExperimentConfig) -> str:
             f"  denoisers: {dens}",
             body,
             *plan_cost(cfg),
+            _estimate_line(cfg),
             f"  execution: {where}",
             f"  results: {cfg.results_dir}/",
         ]
     )
+
+
+def _estimate_line(cfg: ExperimentConfig) -> str:
+    """The dry run's wall-time line (a short calibration: seconds)."""
+    try:
+        est, why = estimate_wall_time(cfg)
+    except (UserError, RuntimeError, ValueError, OSError) as err:  # the plan stands
+        return f"  wall time: not estimated ({str(err).splitlines()[0]})"
+    return est.line() if est is not None else f"  wall time: {why}"
 
 
 def _SELECTION_COST(grid: int) -> dict[str, int]:  # noqa: N802
@@ -144,19 +170,9 @@ def plan_cost(cfg: ExperimentConfig) -> list[str]:
             f"of {f.active} devices x {f.local_epochs} local epochs"
         ]
     n_test = cfg.data.test_samples or _TEST_IMAGES.get(cfg.data.dataset)
-    trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
-    cost = _SELECTION_COST(len(r.lam_grid) * len(r.beta_grid))
-    evals = images = 0
     unknown = n_test is None
-    n_test = n_test or 0
-    for d in {selection_key(d) for d in r.denoisers if d.select != "fixed"}:
-        per = (n_test if d.select.startswith("oracle") else r.kappa) + (
-            d.recalibrate if d.recalibrate_select else 0
-        )
-        evals += cost[d.select]
-        images += cost[d.select] * per
-    evals += len(r.denoisers)  # one test pass per receiver
-    images += sum(n_test + d.recalibrate for d in r.denoisers)
+    c = plan_counts(cfg, n_test or 0)
+    trials, evals, images = c["trials"], c["evaluations"], c["images"]
     note = " (+ test images x evaluations: size of the test split unknown)"
     return [
         f"  cost: {trials} trials (Es/N0 x draw{' x scheme' if variants > 1 else ''})"
@@ -164,6 +180,82 @@ def plan_cost(cfg: ExperimentConfig) -> list[str]:
         f"{trials * images:,} forward images ({images:,} per trial)"
         + (note if unknown else "")
     ]
+
+
+def plan_counts(cfg: ExperimentConfig, n_test: int) -> dict[str, int]:
+    """Trials, and per trial the model evaluations and forward images (see
+    :func:`plan_cost`), for a test split of ``n_test`` images."""
+    r, variants = cfg.receiver, max(len(cfg.transmitter.compare), 1)
+    cost = _SELECTION_COST(len(r.lam_grid) * len(r.beta_grid))
+    evals = images = 0
+    for d in {selection_key(d) for d in r.denoisers if d.select != "fixed"}:
+        per = (n_test if d.select.startswith("oracle") else r.kappa) + (
+            d.recalibrate if d.recalibrate_select else 0
+        )
+        evals += cost[d.select]
+        images += cost[d.select] * per
+    evals += len(r.denoisers)  # one test pass per receiver
+    images += sum(n_test * d.views + d.recalibrate for d in r.denoisers)
+    trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
+    return {"trials": trials, "evaluations": evals, "images": images,
+            "test_images": n_test}  # fmt: skip
+
+
+def estimate_wall_time(
+    cfg: ExperimentConfig,
+    model: torch.nn.Module | None = None,
+    data: Any = None,
+    setup_s: float | None = None,
+) -> tuple[WallTimeEstimate | None, str]:
+    """The run's wall time from a short calibration (:mod:`airmodel.evaluation.estimate`).
+
+    Without ``model`` the checkpoint is loaded (a model still to be trained is
+    not estimated); without ``data`` both splits are loaded and timed.
+    Returns ``(estimate, "")`` or ``(None, why not)``.
+    """
+    if cfg.experiment == "federated":
+        return None, "federated runs are not estimated"
+    if cfg.execution.backend != "local":
+        return None, "estimated for the local backend only"
+    if cfg.evaluation.threads:
+        torch.set_num_threads(cfg.evaluation.threads)
+    device = driver_device(cfg.execution, build_device(cfg))
+    if model is None:
+        m = cfg.model
+        ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
+        if ckpt is None or not Path(ckpt).is_file():
+            return None, "the model is trained first (not estimated)"
+        model, _ = build_model(cfg, device)
+    if data is None:
+        t0 = time.perf_counter()
+        x_te, _, info = _load_split(cfg, "test")
+        _load_split(cfg, "train")
+        setup_s = time.perf_counter() - t0
+        n_test, token_len = len(x_te), (x_te.shape[1] if x_te.ndim == 2 else None)
+    else:
+        info, n_test = data.info, len(data.test)
+        token_len = data.test.x.shape[1] if data.test.x.ndim == 2 else None
+    if cfg.data.test_samples is not None:
+        n_test = min(n_test, cfg.data.test_samples)
+    ev = cfg.evaluation
+    wanted = requested_precision(ev.precision, ev.bf16)
+    native = bf16_native(device)[0]
+    precision = "bf16" if wanted == "bf16" or (wanted == "auto" and native) else "fp32"
+    link = build_link(cfg, device)
+    clean = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    snr = max(cfg.sweep.snr_db)
+    link.transmit(clean, snr, seed=0)  # warm-up
+    t0 = time.perf_counter()
+    tx = link.transmit(clean, snr, seed=1)
+    link_s = time.perf_counter() - t0
+    kw = {"device": device, "batch_size": ev.batch_size, "precision": precision,
+          "fused": ev.fused}  # fmt: skip
+    a, b = calibrate_cell(model, info, tx, kw, cfg.receiver.kappa, token_len)
+    est = estimate(
+        plan_counts(cfg, n_test), a, b, link_s, setup_s or 0.0, precision,
+        auto_check=wanted == "auto" and native,
+    )  # fmt: skip
+    return est, ""
 
 
 def _normalize(data: dict) -> dict:
@@ -266,7 +358,10 @@ def _run_experiment(
             for _, sub, _ in variants
         ]
         model, ckpt = build_model(cfg, device)
+        started = time.perf_counter()  # the estimate covers data on (no training)
         data = build_data(cfg, device)
+        t_data = time.perf_counter() - started
+        est, _ = estimate_wall_time(cfg, model, data, setup_s=t_data)
         if cfg.transmitter.allocation == "fisher":  # per-tensor power, equal energy
             from airmodel.transmitter.power_allocation import fisher_allocation
 
@@ -359,4 +454,20 @@ def _run_experiment(
                 curve="curve",
                 labels=legend,
             )
+        if est is not None:  # estimate vs actual (the CLI's summary prints it)
+            wall = {**est.as_dict(), "actual_s": time.perf_counter() - started}
+            for f in ([top] if top is not None else []) + folders:
+                f.set_meta(wall_time=wall)
     return cfg.results_dir
+
+
+def wall_time_line(meta: dict[str, Any]) -> str | None:
+    """``Wall time: estimated ..., took ... (actual/estimate)`` from ``meta.json``."""
+    w = meta.get("wall_time")
+    if not w or not w.get("seconds"):
+        return None
+    return (
+        f"Wall time: estimated {format_seconds(w['seconds'])}, took "
+        f"{format_seconds(w['actual_s'])} ({w['actual_s'] / w['seconds']:.2f}x the "
+        f"estimate; {w['threads']} thread(s), {w['precision']})"
+    )
