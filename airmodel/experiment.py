@@ -197,8 +197,9 @@ def plan_counts(cfg: ExperimentConfig, n_test: int) -> dict[str, int]:
     evals += len(r.denoisers)  # one test pass per receiver
     images += sum(n_test * d.views + d.recalibrate for d in r.denoisers)
     trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
+    adapt = sum(d.adapt.steps * d.adapt.batch_size for d in r.denoisers if d.adapt)
     return {"trials": trials, "evaluations": evals, "images": images,
-            "test_images": n_test}  # fmt: skip
+            "test_images": n_test, "adapt_images": adapt}  # fmt: skip
 
 
 def estimate_wall_time(

@@ -60,7 +60,9 @@ def authors_cell(template, tx, lam, beta, val, test, batch):
         for x, y in (val, test):
             correct = 0
             for i in range(0, len(y), batch):
-                correct += int((net(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum())
+                correct += int(
+                    (net(x[i : i + batch]).argmax(1) == y[i : i + batch]).sum()
+                )
             accs.append(correct / len(y))
     return tuple(accs)
 
@@ -79,7 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", default="/work/shared/datasets/cifar10-jpeg.tar.gz")
     p.add_argument("--checkpoint", default="checkpoints/resnet20_cifar10jpeg.pt")
     p.add_argument("--model", default="resnet20")
-    p.add_argument("--n", type=int, default=2000, help="test images (the full set: 10000)")
+    p.add_argument(
+        "--n", type=int, default=2000, help="test images (the full set: 10000)"
+    )
     p.add_argument("--kappa", type=int, default=100)
     p.add_argument("--snr-db", type=float, default=10.0)
     p.add_argument("--cells", type=int, default=6, help="grid cells timed per path")
@@ -130,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     ratio = [x / y for x, y in zip(t["authors"], t["airmodel"], strict=True)]
     grid = len(PAPER_LAM_GRID) * len(PAPER_BETA_GRID)
     med = {k: statistics.median(v) for k, v in t.items()}
-    protocol = grid * med["authors"] / (grid * med["airmodel_val_only"] + med["airmodel"])
+    protocol = (
+        grid * med["authors"] / (grid * med["airmodel_val_only"] + med["airmodel"])
+    )
     rows = [
         {"path": "authors (eager fp32)", "cell_s_median": med["authors"],
          "cell_s_min": min(t["authors"])},
@@ -142,10 +148,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{a.model}, {len(data.test)} test + {len(data.validation)} validation "
           f"images per cell, {a.cells} cells alternated, {a.threads} threads, {device}")  # fmt: skip
     print_table(rows, ["path", "cell_s_median", "cell_s_min"])
-    print(f"per cell: airmodel {statistics.median(ratio):.2f}x faster (median of "
-          f"{len(ratio)} paired cells; min {min(ratio):.2f}x, max {max(ratio):.2f}x)")
-    print(f"whole protocol per (Es/N0, draw), {grid} cells: {protocol:.0f}x "
-          "(derived from the medians above)")
+    print(
+        f"per cell: airmodel {statistics.median(ratio):.2f}x faster (median of "
+        f"{len(ratio)} paired cells; min {min(ratio):.2f}x, max {max(ratio):.2f}x)"
+    )
+    print(
+        f"whole protocol per (Es/N0, draw), {grid} cells: {protocol:.0f}x "
+        "(derived from the medians above)"
+    )
     write_json(a.out, {
         "benchmark": "authors_cell", "machine": machine(),
         "load_average": os.getloadavg(), "args": vars(a),

@@ -148,18 +148,27 @@ def _at(scorer: Scorer, precision: str, cls: type = Scorer) -> Scorer:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print a table, write JSON."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default="resnet20,resnet18,resnet34,shufflenetv2,transformer")
+    p.add_argument(
+        "--models", default="resnet20,resnet18,resnet34,shufflenetv2,transformer"
+    )
     p.add_argument("--n", type=int, default=2000, help="test images per fp32 pass")
-    p.add_argument("--emulated-n", type=int, default=128,
-                   help="images per bf16 pass where bf16 is emulated (AVX2 CPUs)")
+    p.add_argument(
+        "--emulated-n",
+        type=int,
+        default=128,
+        help="images per bf16 pass where bf16 is emulated (AVX2 CPUs)",
+    )
     p.add_argument("--cifar", default="/work/shared/datasets/cifar10-jpeg.tar.gz")
     p.add_argument("--sst2", default="/work/shared/datasets/sst2.tar.gz")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--compile", default="",
-                   help="comma-separated models to also time under torch.compile")
+    p.add_argument(
+        "--compile",
+        default="",
+        help="comma-separated models to also time under torch.compile",
+    )
     p.add_argument("--out", default="benchmarks/results/precision.json")
     args = p.parse_args(argv)  # fmt: skip
     torch.set_num_threads(args.threads)

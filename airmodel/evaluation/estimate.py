@@ -2,18 +2,20 @@
 
 Cost model (the plan's counts: :func:`airmodel.experiment.plan_counts`)::
 
-    wall = setup + clean + trials * (link + evaluations * a + images * b)
+    wall = setup + clean + trials * (link + evaluations * a + images * b
+                                     + 3 * b * adaptation images)
 
 ``a`` (seconds per model evaluation: denoise, unflatten, load, fuse) and ``b``
 (seconds per forward image) come from timing airmodel's own grid cell
 (:meth:`Link.denoise` with MMSE_pb, ``unflatten``, :meth:`Scorer.accuracy_of`)
-on random images of the dataset's shape at two sizes (``kappa`` and four
+on random images of the dataset's shape at two sizes (``kappa`` and two
 batches), at the precision and thread count the run uses; ``link`` is one timed
 :meth:`Link.transmit` of the model's weights (after a warm-up one). ``setup``
 is the measured loading of both dataset splits, ``clean`` one pass over the
 test images (plus the ``auto`` precision check's passes where bf16 is native).
 Recalibration images are counted at ``b`` (they run in training mode, so this
-is a lower bound for them).
+is a lower bound for them), test-time adaptation's images at ``3 b`` (forward
+and backward).
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ def calibrate_cell(
 
     Times airmodel's grid cell (MMSE_pb denoise of ``tx``, ``unflatten``,
     :meth:`Scorer.accuracy_of`) on ``small = min(kappa, 100)`` and
-    ``big = 4 x batch_size`` random images (median of 5 and of 3), and solves
+    ``big = 2 x batch_size`` random images (median of 9 and of 3), and solves
     ``t = a + b * n`` through the two points.
     """
     from airmodel.link import Link
@@ -105,7 +107,7 @@ def calibrate_cell(
     from airmodel.transmitter import unflatten
 
     batch = int(scorer_kwargs.get("batch_size", 128))
-    small, big = max(1, min(kappa, 100)), 4 * batch
+    small, big = max(1, min(kappa, 100)), 2 * batch
     x = _random_inputs(model, info, big, token_len)
     y = np.zeros(big, dtype=np.int64)
     scorer = Scorer(x, y, info, **scorer_kwargs)
@@ -119,7 +121,7 @@ def calibrate_cell(
 
     cell(sets[small])  # warm-up
     # Medians, not minima: on a shared machine the run sees the typical speed.
-    t_small = statistics.median(cell(sets[small]) for _ in range(5))
+    t_small = statistics.median(cell(sets[small]) for _ in range(9))
     t_big = statistics.median(cell(sets[big]) for _ in range(3))
     b = max((t_big - t_small) / (big - small), 1e-9)
     a = max(t_small - b * small, 0.0)
@@ -141,6 +143,7 @@ def estimate(
     if auto_check:  # both precisions, a full and a short pass each
         clean += 2 * (2 * a + b * (n_test + min(n_test, CHECK_TIMING_IMAGES)))
     per_trial = link_s + counts["evaluations"] * a + counts["images"] * b
+    per_trial += 3 * b * counts.get("adapt_images", 0)  # forward + backward
     return WallTimeEstimate(
         seconds=setup_s + clean + counts["trials"] * per_trial,
         trials=counts["trials"], per_trial_s=per_trial, setup_s=setup_s,

@@ -45,7 +45,9 @@ class PrecisionChoice:
 
     def line(self) -> str:
         """The one line a run prints about its precision."""
-        return f"airmodel: precision {self.requested} -> {self.precision}: {self.reason}"
+        return (
+            f"airmodel: precision {self.requested} -> {self.precision}: {self.reason}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

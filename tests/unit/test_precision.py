@@ -1,4 +1,5 @@
-"""evaluation.precision: config, the bf16 path's accuracy, auto's fallbacks, rows."""
+"""evaluation.precision (config, the bf16 path's accuracy, auto's fallbacks, rows)
+and the wall-time estimate (dry run, estimate vs actual in meta.json)."""
 
 import json
 
@@ -91,7 +92,9 @@ def test_auto_falls_back_when_not_native(scored):
     scorer, model, raw = scored
     choice = choose_precision("auto", scorer, model, native=(False, "AVX2 here"))
     assert choice.precision == "fp32"
-    assert choice.line() == "airmodel: precision auto -> fp32: bf16 not native: AVX2 here"
+    assert (
+        choice.line() == "airmodel: precision auto -> fp32: bf16 not native: AVX2 here"
+    )
     assert "\n" not in choice.line()
 
 
@@ -126,7 +129,9 @@ def test_auto_picks_bf16_when_native_close_and_faster(scored, monkeypatch):
     assert abs(choice.bf16_accuracy - choice.fp32_accuracy) <= 0.05
 
 
-@pytest.mark.parametrize("precision", ["auto", "bf16"])
+@pytest.mark.parametrize(
+    "precision", ["auto", pytest.param("bf16", marks=pytest.mark.slow)]
+)
 def test_rows_record_precision(trained, tmp_path, monkeypatch, precision):
     """A 1-point, 1-draw digits sweep: each row and meta.json say what it scored at
     (auto without native bf16 -> fp32; bf16 as configured)."""
@@ -147,3 +152,40 @@ def test_rows_record_precision(trained, tmp_path, monkeypatch, precision):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["precision"]["precision"] == want
     assert meta["precision"]["requested"] == precision
+    wall = meta["wall_time"]
+    assert wall["seconds"] > 0 and wall["actual_s"] > 0 and wall["precision"] == want
+    from airmodel.experiment import wall_time_line
+
+    line = wall_time_line(meta)
+    assert line.startswith("Wall time: estimated ") and f"{want})" in line
+
+
+def test_estimate_formula():
+    """The estimate is setup + clean pass + trials x (link + evals a + images b
+    + 3 b adaptation images), computed here by hand."""
+    from airmodel.evaluation.estimate import estimate
+
+    counts = {"trials": 6, "evaluations": 10, "images": 5000, "test_images": 2000,
+              "adapt_images": 1280}  # fmt: skip
+    a, b, link, setup = 0.01, 1e-4, 0.2, 3.0
+    est = estimate(counts, a, b, link, setup, "fp32", auto_check=False)
+    per = link + 10 * a + 5000 * b + 3 * b * 1280
+    assert est.per_trial_s == pytest.approx(per)
+    assert est.seconds == pytest.approx(setup + a + b * 2000 + 6 * per)
+    checked = estimate(counts, a, b, link, setup, "bf16", auto_check=True)
+    assert checked.seconds > est.seconds  # the auto check's passes cost time
+
+
+def test_dry_run_prints_the_estimate(trained, tmp_path):
+    from airmodel.experiment import dry_run, plan_cost, plan_counts
+
+    base = ["model.name=resnet8", "data.dataset=digits", "receiver.kappa=20",
+            "sweep.snr_db=[0, 10]", "sweep.draws=1", "evaluation.device=cpu"]  # fmt: skip
+    cfg = load_config(None, [*base, f"model.checkpoint={trained}"])
+    plan = dry_run(cfg)
+    (line,) = [x for x in plan.splitlines() if "wall time" in x]
+    assert line.startswith("  wall time: ~") and "img/s at fp32" in line
+    c = plan_counts(cfg, 360)
+    assert f"{c['trials'] * c['images']:,} forward images" in plan_cost(cfg)[0]
+    untrained = load_config(None, [*base, f"model.train={{out: {tmp_path}}}"])
+    assert "wall time: the model is trained first" in dry_run(untrained)
