@@ -20,6 +20,7 @@ and backward).
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 from dataclasses import asdict, dataclass
@@ -100,12 +101,14 @@ def calibrate_cell(
     Times airmodel's grid cell (MMSE_pb denoise of ``tx``, ``unflatten``,
     :meth:`Scorer.accuracy_of`) on ``small = min(kappa, 100)`` and
     ``big = 2 x batch_size`` random images (median of 9 and of 3), and solves
-    ``t = a + b * n`` through the two points.
+    ``t = a + b * n`` through the two points. ``model`` is not changed (the
+    cells score a copy).
     """
     from airmodel.link import Link
     from airmodel.receiver.denoiser.estimators import MMSEpb
     from airmodel.transmitter import unflatten
 
+    model = copy.deepcopy(model)  # the cell loads noisy weights into it
     batch = int(scorer_kwargs.get("batch_size", 128))
     small, big = max(1, min(kappa, 100)), 2 * batch
     x = _random_inputs(model, info, big, token_len)

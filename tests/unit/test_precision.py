@@ -177,12 +177,23 @@ def test_estimate_formula():
 
 
 def test_dry_run_prints_the_estimate(trained, tmp_path):
-    from airmodel.experiment import dry_run, plan_cost, plan_counts
+    from airmodel.experiment import (
+        dry_run,
+        estimate_wall_time,
+        plan_cost,
+        plan_counts,
+    )
 
     base = ["model.name=resnet8", "data.dataset=digits", "receiver.kappa=20",
             "sweep.snr_db=[0, 10]", "sweep.draws=1", "evaluation.device=cpu"]  # fmt: skip
     cfg = load_config(None, [*base, f"model.checkpoint={trained}"])
     plan = dry_run(cfg)
+    # The in-run calibration must leave the run's model as it was.
+    model, _ = load_checkpoint(trained, device="cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    est, why = estimate_wall_time(cfg, model)
+    assert est is not None and why == ""
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
     (line,) = [x for x in plan.splitlines() if "wall time" in x]
     assert line.startswith("  wall time: ~") and "img/s at fp32" in line
     c = plan_counts(cfg, 360)
