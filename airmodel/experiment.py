@@ -250,7 +250,7 @@ def estimate_wall_time(
     tx = link.transmit(clean, snr, seed=1)
     link_s = time.perf_counter() - t0
     kw = {"device": device, "batch_size": ev.batch_size, "precision": precision,
-          "fused": ev.fused}  # fmt: skip
+          "fused": ev.fused, "keep_freed_memory": ev.keep_freed_memory}  # fmt: skip
     a, b = calibrate_cell(model, info, tx, kw, cfg.receiver.kappa, token_len)
     est = estimate(
         plan_counts(cfg, n_test), a, b, link_s, setup_s or 0.0, precision,

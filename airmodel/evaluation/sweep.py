@@ -101,7 +101,7 @@ class TrainingSubsets:
     :param kappa: validation images per subset.
     :param pool: unlabelled images per subset (0: none).
     :param augment: augment the pool like training batches.
-    :param scorer_kwargs: ``device``, ``batch_size``, ``bf16``, ``fused`` of the scorer.
+    :param scorer_kwargs: ``device``, ``batch_size``, ``precision``, ``fused`` of the scorer.
     """
 
     images: Any
