@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from airmodel.data import DatasetInfo, load_dataset  # noqa: E402
 from airmodel.data.info import CIFAR10_MEAN, CIFAR10_STD  # noqa: E402
-from airmodel.evaluation import Scorer  # noqa: E402
+from airmodel.evaluation import Scorer, sample_indices  # noqa: E402
 from airmodel.evaluation.precision import bf16_native  # noqa: E402
 from airmodel.models import get_model, init_weights  # noqa: E402
 from airmodel.training import load_checkpoint  # noqa: E402
@@ -64,7 +64,7 @@ class AutocastScorer(Scorer):
 
 
 def model_and_data(name: str, args: argparse.Namespace):
-    """``(model, x, y, info, source)`` for one benchmark model (test split, first n)."""
+    """``(model, x, y, info, source)`` for one benchmark model (n seeded test images)."""
     ckpt = CHECKPOINTS[name]
     real = Path(args.sst2 if name == "transformer" else args.cifar).exists()
     if name == "transformer":
@@ -88,7 +88,9 @@ def model_and_data(name: str, args: argparse.Namespace):
         source = "random init (seed 0): speed only, accuracy is chance"
     if not real:
         source += "; random images (no dataset copy)"
-    return model.eval(), x[: args.n], y[: args.n], info, source
+    # A seeded random subset: image_folder's test split is sorted by class.
+    idx = sample_indices(len(y), min(args.n, len(y)), seed=0).numpy()
+    return model.eval(), x[idx], y[idx], info, source
 
 
 def _bench_model(name: str, args: argparse.Namespace, native: bool) -> list[dict]:
