@@ -207,12 +207,14 @@ def estimate_wall_time(
     model: torch.nn.Module | None = None,
     data: Any = None,
     setup_s: float | None = None,
+    precision: str | None = None,
 ) -> tuple[WallTimeEstimate | None, str]:
     """The run's wall time from a short calibration (:mod:`airmodel.evaluation.estimate`).
 
     Without ``model`` the checkpoint is loaded (a model still to be trained is
     not estimated); without ``data`` both splits are loaded and timed.
-    Returns ``(estimate, "")`` or ``(None, why not)``.
+    ``precision``: the one the run resolved (default: what ``auto`` would
+    try). Returns ``(estimate, "")`` or ``(None, why not)``.
     """
     if cfg.experiment == "federated":
         return None, "federated runs are not estimated"
@@ -241,7 +243,9 @@ def estimate_wall_time(
     ev = cfg.evaluation
     wanted = requested_precision(ev.precision, ev.bf16)
     native = bf16_native(device)[0]
-    precision = "bf16" if wanted == "bf16" or (wanted == "auto" and native) else "fp32"
+    if precision is None:
+        auto_bf16 = wanted == "auto" and native
+        precision = "bf16" if wanted == "bf16" or auto_bf16 else "fp32"
     link = build_link(cfg, device)
     clean = {k: v.detach().clone() for k, v in model.state_dict().items()}
     snr = max(cfg.sweep.snr_db)
@@ -362,7 +366,6 @@ def _run_experiment(
         started = time.perf_counter()  # the estimate covers data on (no training)
         data = build_data(cfg, device)
         t_data = time.perf_counter() - started
-        est, _ = estimate_wall_time(cfg, model, data, setup_s=t_data)
         if cfg.transmitter.allocation == "fisher":  # per-tensor power, equal energy
             from airmodel.transmitter.power_allocation import fisher_allocation
 
@@ -373,6 +376,9 @@ def _run_experiment(
                 )  # fmt: skip
         clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
         precision = resolve_precision(cfg, model, data)
+        est, _ = estimate_wall_time(
+            cfg, model, data, setup_s=t_data, precision=precision.precision
+        )
         prov = provenance(cfg.seed, device)
         for f in ([top] if top is not None else []) + folders:
             f.add_provenance(prov)
