@@ -209,3 +209,62 @@ def test_too_small_budget_is_refused():
     w, spec = _air(_sd())
     with pytest.raises(ValueError, match="too small"):
         BudgetScheme(AnalogScheme(), 0.002).plan(w, spec)
+
+
+@pytest.mark.slow
+def test_pruned_training_keeps_its_zeros_and_the_link_sends_them_as_known(tmp_path):
+    """`train(prune=0.3)`: every on-air weight tensor's pruned entries are exact zeros
+    after training (30 % of the weight tensors' entries kept, to one entry per tensor),
+    and the link at cu = kept/2 with the architecture mask prunes exactly those zeros."""
+    from airmodel.models.loading import load_weights
+    from airmodel.training import train
+
+    path = train(
+        "resnet8", "digits", epochs=1, batch_size=64, lr=0.01, out_dir=tmp_path,
+        device="cpu", progress=False, amp_bf16=False, max_train_samples=256,
+        eval_every=0, prune=0.3, weight_noise=(0.0, 10.0),
+    )  # fmt: skip
+    sd, ck = load_weights(path)
+    assert ck["config"]["prune"] == {"keep": 0.3, "scope": "global"}
+    vec, spec = flatten(sd, "paper")
+    w = vec[: spec.num_air]
+    prunable = sum(t.numel for t in spec.tensors if t.on_air and len(t.shape) >= 2)
+    nonzero = sum(
+        int(w[t.offset : t.offset + t.numel].ne(0).sum())
+        for t in spec.tensors
+        if t.on_air and len(t.shape) >= 2
+    )
+    assert abs(nonzero - round(0.3 * prunable)) <= 1
+    kept = (spec.num_air - prunable + nonzero) / spec.num_air
+    link = Link(
+        "awgn", scheme=BudgetScheme(AnalogScheme(), kept / 2, mask="architecture")
+    )
+    tx = link.transmit(sd, 10.0, seed=0)
+    assert torch.equal(tx.reception.known, w.eq(0) & tx.reception.known)
+    assert abs(int(tx.reception.known.sum()) - int(w.eq(0).sum())) <= 2
+
+
+def test_pruner_mask_survives_updates():
+    """Pruner: after apply() and an SGD step with momentum and weight decay, apply()
+    again leaves exactly the initial mask's zeros in every weight tensor (30 % kept,
+    global)."""
+    from airmodel.models import get_model
+    from airmodel.training.pruning import Pruner
+
+    torch.manual_seed(0)
+    model = get_model("resnet8", num_classes=10, in_channels=1)
+    pruner = Pruner(model, 0.3)
+    pruner.apply()
+    zeros = {n: p.detach().eq(0).clone() for n, p in model.named_parameters()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    for _ in range(2):
+        opt.zero_grad()
+        model(torch.randn(8, 1, 8, 8)).square().mean().backward()
+        opt.step()
+        pruner.apply()
+    for n, p in model.named_parameters():
+        if p.dim() >= 2:  # weight tensors: the mask's zeros, no more, no fewer
+            assert torch.equal(p.detach().eq(0), zeros[n]), n
+    assert pruner.kept == pytest.approx(0.3, abs=0.01)
+    with pytest.raises(ValueError, match="prune"):
+        Pruner(model, 0.0)
