@@ -92,6 +92,40 @@ def _prunable(t: Any) -> bool:
     return len(t.shape) >= 2
 
 
+class _Ranking:
+    """Magnitude order of the weight tensors' entries, sorted once per transmission."""
+
+    def __init__(self, w: torch.Tensor, spec: PayloadSpec, scope: str) -> None:
+        if scope not in ("global", "layer"):
+            raise ValueError(f"`prune` must be 'global' or 'layer'; got {scope!r}.")
+        self.n, self.device, self.scope = w.numel(), w.device, scope
+        tensors = [t for t in _air(spec) if _prunable(t)]
+        self.groups: list[torch.Tensor] = []  # positions, largest magnitude first
+        if scope == "layer":
+            for t in tensors:
+                seg = w[t.offset : t.offset + t.numel].abs()
+                order = torch.sort(seg, descending=True, stable=True).indices
+                self.groups.append(order + t.offset)
+        elif tensors:
+            idx = torch.cat(
+                [
+                    torch.arange(t.offset, t.offset + t.numel, device=w.device)
+                    for t in tensors
+                ]
+            )
+            order = torch.sort(w[idx].abs(), descending=True, stable=True).indices
+            self.groups.append(idx[order])
+
+    def mask(self, fraction: float) -> torch.Tensor:
+        keep = torch.ones(self.n, dtype=torch.bool, device=self.device)
+        for g in self.groups:
+            k = round(fraction * g.numel())
+            if self.scope == "layer":
+                k = max(1, k)
+            keep[g[k:]] = False
+        return keep
+
+
 def prune_mask(
     w: torch.Tensor, spec: PayloadSpec, fraction: float, scope: str = "global"
 ) -> torch.Tensor:
@@ -105,29 +139,7 @@ def prune_mask(
 
     :input w: [num_air], real. The on-air weights.
     """
-    keep = torch.ones(w.numel(), dtype=torch.bool, device=w.device)
-    tensors = [t for t in _air(spec) if _prunable(t)]
-    if not tensors:
-        return keep
-    if scope == "layer":
-        for t in tensors:
-            k = max(1, round(fraction * t.numel))
-            seg = w[t.offset : t.offset + t.numel].abs()
-            order = torch.sort(seg, descending=True, stable=True).indices
-            m = torch.zeros(t.numel, dtype=torch.bool, device=w.device)
-            m[order[:k]] = True
-            keep[t.offset : t.offset + t.numel] = m
-        return keep
-    if scope != "global":
-        raise ValueError(f"`prune` must be 'global' or 'layer'; got {scope!r}.")
-    idx = torch.cat(
-        [torch.arange(t.offset, t.offset + t.numel, device=w.device) for t in tensors]
-    )
-    k = round(fraction * idx.numel())
-    order = torch.sort(w[idx].abs(), descending=True, stable=True).indices
-    keep[idx] = False
-    keep[idx[order[:k]]] = True
-    return keep
+    return _Ranking(w, spec, scope).mask(fraction)
 
 
 def mask_bits(keep: torch.Tensor, spec: PayloadSpec) -> float:
@@ -298,8 +310,10 @@ class BudgetScheme:
             return BudgetPlan(keep, reps, 0.0, 0.0, float(reps.sum()) / 2)
         fixed = sum(t.numel for t in _air(spec) if not _prunable(t))
 
+        ranking = _Ranking(w.detach().cpu(), spec, self.prune)
+
         def build(fraction: float) -> BudgetPlan:
-            keep = prune_mask(w, spec, fraction, self.prune).cpu()
+            keep = ranking.mask(fraction)
             bits = mask_bits(keep, spec) if self.mask == "side_info" else 0.0
             uses = bits / self.mask_bits_per_use
             sent = int(keep.sum())

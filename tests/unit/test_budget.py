@@ -268,3 +268,37 @@ def test_pruner_mask_survives_updates():
     assert pruner.kept == pytest.approx(0.3, abs=0.01)
     with pytest.raises(ValueError, match="prune"):
         Pruner(model, 0.0)
+
+
+def test_best_scheme_table_pairs_draws_and_brackets_the_margin(tmp_path):
+    """Best scheme per (cu, Es/N0) among those at that cu; the margin over the runner-up
+    is the mean paired difference (here 0.1 on every draw: interval exactly [0.1, 0.1]);
+    a cu with one scheme has no margin; the Markdown and the PNG are written."""
+    from airmodel.evaluation.bandwidth import (
+        best_scheme_table,
+        markdown_table,
+        plot_best,
+    )
+
+    rows = [
+        {"scheme": s, "channel_uses_per_weight": cu, "esno_db": 0.0, "draw": d,
+         "denoiser": "ml", "accuracy": a + 0.01 * d}
+        for s, cu, a in (("a1", 1.0, 0.8), ("q4", 1.0, 0.7), ("a0.5", 0.5, 0.6))
+        for d in range(4)
+    ]  # fmt: skip
+    rows.append({**rows[0], "denoiser": "mmse", "accuracy": 0.0})
+    table = best_scheme_table(rows, "ml")
+    one, two = table
+    assert one["channel_uses_per_weight"] == 0.5 and one["runner_up"] == ""
+    assert math.isnan(one["margin"])
+    assert two["best"] == "a1" and two["runner_up"] == "q4" and two["draws"] == 4
+    assert two["margin"] == pytest.approx(0.1)
+    assert two["margin_lo"] == pytest.approx(0.1) and two["margin_hi"] == pytest.approx(
+        0.1
+    )
+    assert two["ew_n0_db"] == pytest.approx(0.0)
+    assert (
+        "| 1 | 0 | 0.00 | a1 | 81.5 % | q4 | +10.0 (+10.0, +10.0) | 4 |"
+        in markdown_table(table)
+    )
+    assert plot_best(table, tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
