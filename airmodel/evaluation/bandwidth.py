@@ -135,6 +135,34 @@ def markdown_table(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def accuracy_matrix(rows: Sequence[dict[str, Any]], receiver: str = "ml") -> str:
+    """Markdown: one line per scheme (sorted by cu), mean accuracy [%] per Es/N0, and
+    the schemes' mean kept fraction / copies per weight where the budget set them."""
+    acc: dict[tuple[float, str], dict[float, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    extra: dict[tuple[float, str], str] = {}
+    for r in rows:
+        if r["denoiser"] != receiver:
+            continue
+        key = (float(r["channel_uses_per_weight"]), r["scheme"])
+        acc[key][float(r["esno_db"])].append(float(r["accuracy"]))
+        if "kept_fraction" in r:
+            extra[key] = f"kept {r['kept_fraction']:.3f}, copies {r['mean_copies']:.2f}"
+    snrs = sorted({s for per in acc.values() for s in per})
+    head = "| scheme | cu | budget | " + " | ".join(f"{s:g} dB" for s in snrs) + " |"
+    lines = [head, "|---|---:|---|" + "---:|" * len(snrs)]
+    for cu, name in sorted(acc):
+        per = acc[(cu, name)]
+        cells = [f"{100 * np.mean(per[s]):.1f}" if s in per else "" for s in snrs]
+        lines.append(
+            f"| {name} | {cu:g} | {extra.get((cu, name), '—')} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot_best(
     table: Sequence[dict[str, Any]], path: str | Path, title: str = ""
 ) -> Path:
@@ -178,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("folder", help="a scheme-comparison results folder")
     p.add_argument("--receiver", default="ml", help="denoiser key (default ml)")
     p.add_argument("--plot", help="PNG path for the best-scheme grid")
+    p.add_argument(
+        "--matrix",
+        action="store_true",
+        help="also print each scheme's accuracy per Es/N0",
+    )
     args = p.parse_args(argv)
     rows = load_scheme_rows(args.folder)
     if not rows:
@@ -187,6 +220,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     table = best_scheme_table(rows, args.receiver)
     print(markdown_table(table), end="")
+    if args.matrix:
+        print()
+        print(accuracy_matrix(rows, args.receiver), end="")
     if args.plot:
         plot_best(
             table, args.plot, f"{args.folder}: best scheme, receiver {args.receiver}"
