@@ -30,6 +30,7 @@ from airmodel.seed import derive_seed, point_key
 
 __all__ = [
     "best_scheme_table",
+    "crossing_table",
     "load_scheme_rows",
     "markdown_table",
     "plot_best",
@@ -163,6 +164,55 @@ def accuracy_matrix(rows: Sequence[dict[str, Any]], receiver: str = "ml") -> str
     return "\n".join(lines) + "\n"
 
 
+def crossing_table(
+    rows: Sequence[dict[str, Any]],
+    receiver: str = "ml",
+    target: float = 0.8,
+    seed: int = 0,
+    resamples: int = 2000,
+) -> str:
+    """Markdown: per scheme, the Es/N0 and Ew/N0 [dB] where the mean accuracy first
+    reaches ``target`` (linear interpolation, :func:`airmodel.evaluation.report.crossing`),
+    with a 95 % bootstrap interval over draws (the same draws resampled at every
+    Es/N0; a resample that never reaches the target counts as +inf)."""
+    from airmodel.evaluation.report import crossing
+
+    acc: dict[tuple[float, str], dict[float, dict[int, float]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
+    for r in rows:
+        if r["denoiser"] == receiver:
+            key = (float(r["channel_uses_per_weight"]), r["scheme"])
+            acc[key][float(r["esno_db"])][int(r["draw"])] = float(r["accuracy"])
+    lines = [
+        f"| scheme | cu | Es/N0 @ {100 * target:g} % [dB] (95 % CI) | Ew/N0 @ "
+        f"{100 * target:g} % [dB] | draws |",
+        "|---|---:|---|---:|---:|",
+    ]
+    for cu, name in sorted(acc):
+        per = acc[(cu, name)]
+        snrs = sorted(per)
+        draws = sorted(set.intersection(*(set(per[x]) for x in snrs)))
+        m = np.array([[per[x][d] for d in draws] for x in snrs])  # [snr, draw]
+        point = crossing(snrs, list(m.mean(axis=1)), target)
+        rng = np.random.default_rng(derive_seed(seed, "bandwidth_crossing", len(draws)))
+        boot = []
+        for _ in range(resamples):
+            idx = rng.integers(0, len(draws), len(draws))
+            c = crossing(snrs, list(m[:, idx].mean(axis=1)), target)
+            boot.append(math.inf if math.isnan(c) else c)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+
+        def f(v: float) -> str:
+            return "n/a" if math.isnan(v) else f"{v:.2f}"
+
+        ew = point + 10 * math.log10(cu)
+        lines.append(
+            f"| {name} | {cu:g} | {f(point)} ({f(lo)}, {f(hi)}) | {f(ew)} | {len(draws)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def plot_best(
     table: Sequence[dict[str, Any]], path: str | Path, title: str = ""
 ) -> Path:
@@ -207,6 +257,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--receiver", default="ml", help="denoiser key (default ml)")
     p.add_argument("--plot", help="PNG path for the best-scheme grid")
     p.add_argument(
+        "--crossing",
+        type=float,
+        action="append",
+        help="also the Es/N0 at this accuracy",
+    )
+    p.add_argument(
         "--matrix",
         action="store_true",
         help="also print each scheme's accuracy per Es/N0",
@@ -223,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.matrix:
         print()
         print(accuracy_matrix(rows, args.receiver), end="")
+    for t in args.crossing or ():
+        print()
+        print(crossing_table(rows, args.receiver, t), end="")
     if args.plot:
         plot_best(
             table, args.plot, f"{args.folder}: best scheme, receiver {args.receiver}"

@@ -302,3 +302,18 @@ def test_best_scheme_table_pairs_draws_and_brackets_the_margin(tmp_path):
         in markdown_table(table)
     )
     assert plot_best(table, tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_crossing_table_interpolates_and_converts_to_energy_per_weight():
+    """Accuracy 0.5 at 0 dB, 1.0 at 10 dB on every draw: 80 % at 6 dB exactly, interval
+    (6, 6); at cu = 2 that is Ew/N0 = 6 + 3.01 = 9.01 dB."""
+    from airmodel.evaluation.bandwidth import crossing_table
+
+    rows = [
+        {"scheme": "a2", "channel_uses_per_weight": 2.0, "esno_db": x, "draw": d,
+         "denoiser": "ml", "accuracy": a}
+        for x, a in ((0.0, 0.5), (10.0, 1.0))
+        for d in range(3)
+    ]  # fmt: skip
+    text = crossing_table(rows, "ml", 0.8)
+    assert "| a2 | 2 | 6.00 (6.00, 6.00) | 9.01 | 3 |" in text
