@@ -16,6 +16,7 @@ interval says whether the choice is resolved.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -164,6 +165,11 @@ def accuracy_matrix(rows: Sequence[dict[str, Any]], receiver: str = "ml") -> str
     return "\n".join(lines) + "\n"
 
 
+def _fmt(v: float, first: float) -> str:
+    """A crossing [dB]: ``n/a`` if never reached, ``< first`` below the grid."""
+    return "n/a" if math.isnan(v) else f"< {first:g}" if v < first else f"{v:.2f}"
+
+
 def crossing_table(
     rows: Sequence[dict[str, Any]],
     receiver: str = "ml",
@@ -201,14 +207,17 @@ def crossing_table(
             idx = rng.integers(0, len(draws), len(draws))
             c = crossing(snrs, list(m[:, idx].mean(axis=1)), target)
             boot.append(math.inf if math.isnan(c) else c)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        lo, hi = np.percentile(np.clip(boot, snrs[0] - 1.0, math.inf), [2.5, 97.5])
 
-        def f(v: float) -> str:
-            return "n/a" if math.isnan(v) else f"{v:.2f}"
-
-        ew = point + 10 * math.log10(cu)
+        first = snrs[0]
+        f = functools.partial(_fmt, first=first)
+        ew = (
+            f"< {first + 10 * math.log10(cu):.2f}"
+            if point < first
+            else _fmt(point + 10 * math.log10(cu), -math.inf)
+        )
         lines.append(
-            f"| {name} | {cu:g} | {f(point)} ({f(lo)}, {f(hi)}) | {f(ew)} | {len(draws)} |"
+            f"| {name} | {cu:g} | {f(point)} ({f(lo)}, {f(hi)}) | {ew} | {len(draws)} |"
         )
     return "\n".join(lines) + "\n"
 
