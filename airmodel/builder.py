@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from airmodel.channels.registry import CHANNELS
-from airmodel.config import ConfigError, ExperimentConfig
+from airmodel.config import ConfigError, ExperimentConfig, compare_budget
 from airmodel.data import DATASETS, DatasetInfo, DatasetNotFoundError, load_dataset
 from airmodel.devices import resolve_device, sionna_device
 from airmodel.errors import CorruptFileError, UserError
@@ -60,9 +60,24 @@ def build_scheme(cfg: ExperimentConfig, device: torch.device | None = None) -> S
     )
     ctx = {"precision": t.precision, "device": sionna_device(device or "cpu")}
     try:
-        return SCHEMES.build(t.scheme, opts, **ctx)
+        scheme = SCHEMES.build(t.scheme, opts, **ctx)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"config key `{key}`: {err}") from err
+    if t.channel_uses_per_weight is None:
+        return scheme
+    from airmodel.transmitter.budget import BudgetScheme
+
+    try:  # bandwidth budget: prune below 0.5, repeat above (docs/bandwidth.md)
+        b = t.budget
+        return BudgetScheme(
+            scheme, t.channel_uses_per_weight, prune=b.prune, mask=b.mask,
+            mask_bits_per_use=b.mask_bits_per_use, expansion=b.expansion,
+        )  # fmt: skip
+    except ValueError as err:
+        raise ConfigError(
+            f"config key `transmitter.channel_uses_per_weight`: {err} "
+            "Set it only with scheme: analog (null for the scheme's own)."
+        ) from err
 
 
 def build_link(cfg: ExperimentConfig, device: torch.device | str = "cpu") -> Link:
@@ -300,6 +315,7 @@ def check_components(cfg: ExperimentConfig) -> torch.device:
             digital=dict(entry.get("digital", {})),
             precision=entry.get("precision", t.precision),
             compare=[],
+            **compare_budget(t, entry, i),
         )
         try:
             build_scheme(replace(cfg, transmitter=sub), device)

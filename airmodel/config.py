@@ -87,6 +87,22 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
+class BudgetConfig:
+    """How an analog link meets ``transmitter.channel_uses_per_weight``
+    (airmodel/transmitter/budget.py, docs/bandwidth.md)."""
+
+    #: Below 0.5: magnitude pruning over all weight tensors or per tensor.
+    prune: Literal["global", "layer"] = "global"
+    #: Below 0.5: the mask as counted side information, or known from the
+    #: (pruned) architecture at no cost.
+    mask: Literal["side_info", "architecture"] = "side_info"
+    #: Bits of side information per complex channel use (1: rate-1/2 QPSK).
+    mask_bits_per_use: float = 1.0
+    #: Above 0.5: repetition spread evenly, or per tensor by Fisher information.
+    expansion: Literal["uniform", "fisher"] = "uniform"
+
+
+@dataclass(frozen=True)
 class TransmitterConfig:
     """Payload policy and transmission scheme."""
 
@@ -106,6 +122,11 @@ class TransmitterConfig:
     allocation: Literal["uniform", "fisher"] = "uniform"
     #: Clip of the gains' spread: ``g_t^2`` within [1/clip, clip] x their mean.
     allocation_clip: float = 100.0
+    #: Analog bandwidth budget [complex channel uses per on-air weight, side
+    #: information included]; ``null``: the scheme's own (analog 0.5). Below
+    #: 0.5 the weights are pruned, above it repeated (``budget``).
+    channel_uses_per_weight: float | None = None
+    budget: BudgetConfig = field(default_factory=BudgetConfig)
 
 
 @dataclass(frozen=True)
@@ -387,6 +408,8 @@ _RANGES: dict[str, tuple[float, float]] = {
     "data.test_samples": (1, 1 << 31),
     "receiver.kappa": (1, 1 << 31),
     "transmitter.allocation_clip": (1.0, 1e6),
+    "transmitter.channel_uses_per_weight": (1e-3, 64.0),
+    "transmitter.budget.mask_bits_per_use": (1e-3, 64.0),
     "sweep.draws": (1, 1_000_000),
     "evaluation.batch_size": (1, 1 << 20),
     "evaluation.threads": (1, 1024),
@@ -568,12 +591,12 @@ def _check(cfg: ExperimentConfig) -> None:
         )
     labels = []
     for i, entry in enumerate(cfg.transmitter.compare):
-        extra = set(entry) - {"label", "scheme", "digital", "precision"}
+        extra = set(entry) - {"label", "scheme", "digital", "precision", *_BUDGET_KEYS}
         if "label" not in entry or "scheme" not in entry or extra:
             raise ConfigError(
                 f"config key `transmitter.compare[{i}]`: expected a mapping with "
-                "`label` and `scheme` (optional `digital`, `precision`); got "
-                f"{entry!r}."
+                "`label` and `scheme` (optional `digital`, `precision`, "
+                f"`channel_uses_per_weight`, `budget`); got {entry!r}."
             )
         if not re.fullmatch(r"[A-Za-z0-9._-]+", str(entry["label"])):
             raise ConfigError(
@@ -588,6 +611,24 @@ def _check(cfg: ExperimentConfig) -> None:
             f"config key `data.root`: dataset {cfg.data.dataset!r} needs the folder "
             "or archive holding it, e.g. --set data.root=/path/to/cifar10-jpeg.tar.gz"
         )
+
+
+#: Budget keys a ``transmitter.compare`` entry may set (see :func:`compare_budget`).
+_BUDGET_KEYS = ("channel_uses_per_weight", "budget")
+
+
+def compare_budget(
+    t: TransmitterConfig, entry: dict[str, Any], i: int
+) -> dict[str, Any]:
+    """``channel_uses_per_weight`` and ``budget`` of compare entry ``i`` (else ``t``'s)."""
+    data = {k: entry[k] for k in _BUDGET_KEYS if k in entry}
+    sub = from_dict(TransmitterConfig, data, f"transmitter.compare[{i}]")
+    return {
+        "channel_uses_per_weight": sub.channel_uses_per_weight
+        if "channel_uses_per_weight" in entry
+        else t.channel_uses_per_weight,
+        "budget": sub.budget if "budget" in entry else t.budget,
+    }
 
 
 def to_dict(cfg: Any) -> Any:

@@ -24,7 +24,13 @@ from airmodel.builder import (
     score_clean,
     train_hint,
 )
-from airmodel.config import ConfigError, ExperimentConfig, from_dict, to_dict
+from airmodel.config import (
+    ConfigError,
+    ExperimentConfig,
+    compare_budget,
+    from_dict,
+    to_dict,
+)
 from airmodel.errors import UserError
 from airmodel.evaluation.estimate import (
     WallTimeEstimate,
@@ -277,13 +283,14 @@ def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]
     if not t.compare:
         return [("", cfg)]
     out = []
-    for entry in t.compare:
+    for i, entry in enumerate(t.compare):
         sub_t = replace(
             t,
             scheme=entry["scheme"],
             digital=dict(entry.get("digital", {})),
             precision=entry.get("precision", t.precision),
             compare=[],
+            **compare_budget(t, entry, i),
         )
         sub = replace(
             cfg, transmitter=sub_t, out_dir=str(cfg.results_dir / entry["label"])
@@ -374,6 +381,10 @@ def _run_experiment(
                     link.scheme, model, link.policy, data.validation.x,
                     cfg.transmitter.allocation_clip, cfg.seed,
                 )  # fmt: skip
+        from airmodel.transmitter.budget import attach_sensitivity
+
+        for _, sub, link in variants:  # budget: Fisher-weighted expansion
+            attach_sensitivity(link.scheme, model, link.policy, data.validation.x, sub.seed)
         clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
         precision = resolve_precision(cfg, model, data)
         est, _ = estimate_wall_time(

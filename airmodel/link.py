@@ -305,6 +305,9 @@ class Link:
         """
         rx = tx.reception
         keep = torch.isfinite(rx.no_w) if rx.info.get("lost_weights") else None
+        known = rx.known  # pruned weights whose mask the receiver has: not denoised
+        if known is not None:
+            keep = ~known if keep is None else keep & ~known
         if hasattr(denoiser, "with_shapes"):  # structured: needs the tensors' shapes
             air = sorted((t.offset, t.shape) for t in tx.spec.tensors if t.on_air)
             denoiser = denoiser.with_shapes([s for _, s in air], keep is not None)
@@ -329,6 +332,8 @@ class Link:
                 out = torch.full_like(rx.y, float(prior.mean))
             out = out.expand(*w.shape[:-1], -1).clone()
             out[..., keep] = w
+            if known is not None:
+                out[..., known] = rx.y[known]
             return out
 
         if score is None and not denoiser.needs_prior and keep is None:
@@ -359,6 +364,8 @@ class Link:
         no_w = tx.reception.no_w
         if tx.reception.info.get("lost_weights"):
             no_w = no_w[torch.isfinite(no_w)]  # statistics of the received weights
+        if tx.reception.known is not None:  # pruned: known, not received
+            no_w = tx.reception.no_w[~tx.reception.known & torch.isfinite(tx.reception.no_w)]
         mean_no = mean_noise(no_w)
         power = tx.clean_power
         var_w = power - tx.clean_mean**2

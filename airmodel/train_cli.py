@@ -56,6 +56,21 @@ def get_args_parser() -> argparse.ArgumentParser:
         choices=("paper", "all_float"),
         help="payload policy naming the noised tensors (default paper)",
     )
+    p.add_argument(
+        "--prune",
+        default=None,
+        type=float,
+        metavar="KEEP",
+        help="pruning-aware training: keep this fraction (0-1] of the on-air weight "
+        "tensors' entries (largest magnitudes at the start, a fixed mask re-applied "
+        "after every update; docs/bandwidth.md)",
+    )
+    p.add_argument(
+        "--prune-scope",
+        default="global",
+        choices=("global", "layer"),
+        help="magnitude ranking over all weight tensors or per tensor",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument(
         "--resume",
@@ -140,7 +155,8 @@ def _train(args: argparse.Namespace) -> int:
         from airmodel.training.text import train_text
 
         for flag, val in (("--init-from", args.init_from),
-                          ("--weight-noise", args.weight_noise)):  # fmt: skip
+                          ("--weight-noise", args.weight_noise),
+                          ("--prune", args.prune)):  # fmt: skip
             if val is not None:
                 raise UserError(
                     f"{flag} is not supported for the text dataset {args.dataset!r} "
@@ -182,6 +198,8 @@ def _train(args: argparse.Namespace) -> int:
         init_from=args.init_from,
         weight_noise=args.weight_noise,
         weight_noise_policy=args.weight_noise_policy,
+        prune=args.prune,
+        prune_scope=args.prune_scope,
     )
     print(path)
     return 0

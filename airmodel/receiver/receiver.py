@@ -19,8 +19,12 @@ class Reception:
         channel statistics after equalization; constant for AWGN).
     :ivar info: scheme-specific counters for results files (e.g. bit errors,
         replaced weights, decoding time).
+    :ivar known: [num_weights] bool or ``None``. Weights the receiver knows
+        exactly, their value in ``y`` and ``no_w = 0`` (pruned weights whose
+        mask it has, airmodel/transmitter/budget.py): denoisers skip them.
     """
 
     y: torch.Tensor
     no_w: torch.Tensor
     info: dict[str, float] = field(default_factory=dict)
+    known: torch.Tensor | None = None

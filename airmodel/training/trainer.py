@@ -40,7 +40,7 @@ Schedule = Literal["onecycle", "cosine"]
 _RESUME_KEYS = (
     "model_name", "dataset", "data_root", "epochs", "batch_size", "lr", "momentum",
     "nesterov", "weight_decay", "schedule", "label_smoothing", "seed",
-    "max_train_samples", "pad", "flip", "init_from", "weight_noise",
+    "max_train_samples", "pad", "flip", "init_from", "weight_noise", "prune",
 )  # fmt: skip
 
 
@@ -157,6 +157,8 @@ def train(
     init_from: str | Path | None = None,
     weight_noise: tuple[float, float] | None = None,
     weight_noise_policy: str = "paper",
+    prune: float | None = None,
+    prune_scope: str = "global",
 ) -> Path:
     """Train ``model_name`` on ``dataset`` and write ``out_dir/final.pt``.
 
@@ -183,6 +185,9 @@ def train(
         sends over the air, runs forward/backward on the noisy weights and
         restores the clean weights before the optimizer update.
     :param weight_noise_policy: payload policy of the noised tensors.
+    :param prune: kept fraction of the on-air weight tensors' entries: a fixed
+        magnitude mask (``prune_scope`` ``global`` or ``layer``) taken at the
+        start and re-applied after every update (:mod:`airmodel.training.pruning`).
     :output path: Path of ``final.pt``.
     """
     _check_args(epochs, batch_size, lr)
@@ -251,6 +256,7 @@ def train(
             "wnr_db": [float(v) for v in weight_noise], "policy": weight_noise_policy,
             "sigma2": "mean square of the on-air weights / 10^(WNR/10), WNR ~ U(dB)",
         },
+        "prune": None if prune is None else {"keep": float(prune), "scope": prune_scope},
     }  # fmt: skip
 
     model = get_model(model_name, info.num_classes, info.in_channels)
@@ -258,6 +264,15 @@ def train(
     if init_from is not None:
         config["init"] = _load_init(model, init_from, model_name, dataset)
     model = model.to(dev, memory_format=torch.channels_last)
+    pruner = None
+    if prune is not None:
+        from airmodel.training.pruning import Pruner
+
+        try:
+            pruner = Pruner(model, prune, prune_scope, weight_noise_policy)
+        except ValueError as err:
+            raise UserError(f"`prune` (--prune): {err}") from None
+        pruner.apply()
     opt = torch.optim.SGD(
         model.parameters(), lr=lr, momentum=momentum, nesterov=nesterov,
         weight_decay=weight_decay,
@@ -320,6 +335,8 @@ def train(
             yb = y[idx]
             if noise is not None:
                 noise.add(g)  # forward/backward on noisy on-air weights
+                if pruner is not None:
+                    pruner.apply()  # pruned weights stay exact zeros
             with amp:
                 logits = model(xb)
                 loss = F.cross_entropy(
@@ -330,6 +347,8 @@ def train(
             if noise is not None:
                 noise.remove()  # the update applies to the clean weights
             opt.step()
+            if pruner is not None:
+                pruner.apply()
             lr_now = sched.get_last_lr()[0]
             sched.step()
             loss_sum += loss.detach()

@@ -48,6 +48,7 @@ def test_nav_lists_every_page_and_every_package_has_an_api_page():
 #: Pages whose ```python blocks are examples that must run as written (in order, one
 #: namespace per page, from the repository root).
 EXAMPLE_PAGES = [
+    "bandwidth.md",
     "concepts.md",
     "getting-started.md",
     "howto/own-model.md",
