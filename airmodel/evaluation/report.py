@@ -325,8 +325,24 @@ def run_facts(folder: str | Path) -> dict[str, str]:
             f"{', '.join(f'{p:g}' for p in pts)} dB"
         )
     else:
-        draws = cfg.get("sweep", {}).get("draws")
+        sweep = cfg.get("sweep", {})
+        per: dict[float, set] = defaultdict(set)
+        for r in rows:
+            if "esno_db" in r:
+                per[float(r["esno_db"])].add(r.get("draw"))
+        counts = sorted({len(v) for v in per.values()}) or [sweep.get("draws")]
+        draws = (
+            f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        )
+        if sweep.get("draws") == "auto":
+            a = sweep.get("auto") or {}
+            draws += (
+                f" (sweep.draws: auto, until every gain over {a.get('versus')} is "
+                f"within ±{a.get('half_width_db')} dB, at most {a.get('max_draws')})"
+            )
         span = f"{pts[0]:g} … {pts[-1]:g} dB ({len(pts)} points)" if pts else "none"
+        if sweep.get("refine"):
+            span += ", points added by sweep.refine around the target crossings"
         facts["draws"] = f"{draws} noise draws per point; Es/N0 {span}"
     den = cfg.get("receiver", {}).get("denoisers") or []
     kappa = cfg.get("receiver", {}).get("kappa")
