@@ -134,12 +134,15 @@ def curves_from_rows(
 ) -> dict[str, Curve]:
     """Group result rows into one :class:`Curve` per receiver (first-seen order).
 
-    Rows without a ``draw`` field are numbered in order per (receiver, point).
+    Rows without a ``draw`` field are numbered in order per (receiver, point);
+    rows whose ``x`` is not finite (no noise) are left out.
     """
     ys: dict[str, dict[float, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     xv: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         n, p = r[name], float(r[point])
+        if not math.isfinite(float(r[x])):
+            continue  # no noise (Es/N0 = inf): not on a dB axis
         by = ys[n][p]
         d = int(r[draw]) if r.get(draw) is not None else len(by)
         by[d] = float(r[y])
@@ -246,6 +249,23 @@ def _t_quantile(p: float, nu: int) -> float:
     return (lo + hi) / 2
 
 
+def _resampled(
+    c: Curve, draws_at: dict[float, list[int]], pick: np.ndarray, col: dict[float, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(xs [P], resampled mean curves [B, P], mean curve [P]) over ``draws_at``'s points."""
+    pts = sorted(draws_at)
+    xs = np.array([c.x[p] for p in pts])
+    ys = np.empty((pick.shape[0], len(pts)))
+    mean = np.empty(len(pts))
+    for j, p in enumerate(pts):
+        d = draws_at[p]
+        vals = np.array([c.y[p][i] for i in d])
+        k = (pick[:, col[p], : len(d)] * len(d)).astype(np.int64)  # [B, n]
+        ys[:, j] = vals[k].mean(-1)
+        mean[j] = vals.mean()
+    return xs, ys, mean
+
+
 def bootstrap_gains(
     curves: Mapping[str, Curve],
     reference: str,
@@ -256,51 +276,49 @@ def bootstrap_gains(
 ) -> dict[str, dict[float, Gain]]:
     """Paired bootstrap over draws of each receiver's gain over ``reference``.
 
-    Per point, the draws common to the receiver and the reference are
-    resampled with replacement, the same indices for both (and for every
-    receiver: one resample is one set of draw indices per point), the mean
-    curves recomputed, their crossings (clamped, see the module) subtracted.
-    The interval is the expanded percentile interval (:func:`expanded_levels`,
-    with the fewest common draws of a point as ``n``).
-    Receivers or points without common draws get ``nan``; with one draw the
-    interval is ``nan`` (nothing to resample).
+    One resample draws, per grid point, draw positions with replacement, the
+    same for every curve: at a point both curves hold, both take the draws they
+    share in the same order (draw ``d`` is the same noise for both: paired); at
+    a point only one holds, it resamples its own. Each curve keeps its own grid
+    (transmitters swept over different ranges), its mean curves are recomputed
+    and their crossings (clamped, see the module) subtracted. The interval is the
+    expanded percentile interval (:func:`expanded_levels`, with the fewest draws
+    of a point as ``n``). With one draw the interval is ``nan`` (nothing to
+    resample); a receiver with fewer than 2 points gets ``nan``.
 
-    :output gains: ``{receiver: {target: Gain}}``; the reference itself gets 0.
+    :output gains: ``{receiver: {target: Gain}}``; the reference itself gets 0
+        where it crosses inside its grid.
     """
     if reference not in curves:
         return {}
     rng = numpy_rng(seed, "bootstrap")
     ref = curves[reference]
-    # One resample = per point, m uniform numbers (m = most draws at a point);
-    # a receiver with n common draws there takes draws floor(u * n) of the first n.
     pts = sorted({p for c in curves.values() for p in c.y})
-    most = max(len(c.y[p]) for c in curves.values() for p in c.y) if pts else 0
-    pick = rng.random(size=(resamples, len(pts), max(most, 1)))
+    col = {p: j for j, p in enumerate(pts)}
+    most = max((len(c.y[p]) for c in curves.values() for p in c.y), default=1)
+    pick = rng.random(size=(resamples, len(pts), most))
     out: dict[str, dict[float, Gain]] = {}
     for name, c in curves.items():
-        shared = [p for p in pts if p in c.y and p in ref.y]
-        common = {p: sorted(set(c.y[p]) & set(ref.y[p])) for p in shared}
-        shared = [p for p in shared if common[p]]
-        out[name] = {}
-        if name == reference:
-            out[name] = {t: Gain(0.0, 0.0, 0.0, level) for t in targets}
+        if name == reference:  # 0 where the reference crosses inside the grid
+            xs, ys = ref.mean_curve()
+            out[name] = {
+                t: Gain(*(0.0,) * 3 if math.isfinite(crossing(xs, ys, t)) else (math.nan,) * 3,
+                        level)
+                for t in targets
+            }  # fmt: skip
             continue
-        if len(shared) < 2:
+        shared = {p: sorted(set(c.y[p]) & set(ref.y[p])) for p in c.y if p in ref.y}
+        shared = {p: d for p, d in shared.items() if d}
+        at_c = {p: shared.get(p) or sorted(c.y[p]) for p in c.y}
+        at_r = {p: shared.get(p) or sorted(ref.y[p]) for p in ref.y}
+        if len(at_c) < 2 or len(at_r) < 2:
             out[name] = {t: Gain(math.nan, math.nan, math.nan, level) for t in targets}
             continue
-        xs_r = np.array([ref.x[p] for p in shared])
-        xs_c = np.array([c.x[p] for p in shared])
-        ys_r = np.empty((resamples, len(shared)))
-        ys_c = np.empty((resamples, len(shared)))
-        for j, p in enumerate(shared):
-            d = np.array(common[p])
-            k = (pick[:, pts.index(p), : len(d)] * len(d)).astype(np.int64)  # [B, n]
-            ys_r[:, j] = np.array([ref.y[p][i] for i in d])[k].mean(-1)
-            ys_c[:, j] = np.array([c.y[p][i] for i in d])[k].mean(-1)
-        mr = np.array([np.mean([ref.y[p][i] for i in common[p]]) for p in shared])
-        mc = np.array([np.mean([c.y[p][i] for i in common[p]]) for p in shared])
-        n_min = min(len(common[p]) for p in shared)
+        xs_c, ys_c, mc = _resampled(c, at_c, pick, col)
+        xs_r, ys_r, mr = _resampled(ref, at_r, pick, col)
+        n_min = min(len(d) for d in [*at_c.values(), *at_r.values()])
         q = expanded_levels(level, n_min)
+        out[name] = {}
         for t in targets:
             xr, cr = crossings(xs_r, ys_r, t)
             xc, cc = crossings(xs_c, ys_c, t)
@@ -327,7 +345,7 @@ def format_crossing(x: float, lowest: float | None = None, spread: float = math.
     if math.isnan(x):
         return "n/a"
     if x == -math.inf:
-        return f"< {lowest:g}" if lowest is not None else "< lowest point"
+        return f"< {lowest:.2f}" if lowest is not None else "< lowest point"
     s = f"{x:.2f}"
     return s + (f" ± {spread:.2f}" if not math.isnan(spread) else "")
 

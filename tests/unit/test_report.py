@@ -176,7 +176,7 @@ def test_report_prints_no_inf_and_integer_counts():
 
     table = league_table(_curve_rows(), (0.6,))
     text = format_league(table, (0.6,))
-    assert "inf" not in text and "| early | 1 | < 0 | ≥ +6.00 | 95.0 | 0 |" in text
+    assert "inf" not in text and "| early | 1 | < 0.00 | ≥ +6.00 | 95.0 | 0 |" in text
     assert "±" not in text and text.rstrip().endswith("| 0 |")
     assert "0.00 |" not in text.split("\n")[-1]
     assert "±" not in accuracy_table(_curve_rows())

@@ -107,7 +107,7 @@ def test_unresolved_and_bounds_are_printed_as_such():
     rows = _rows(rng, 6, delta=7.0)
     g = bootstrap_gains(curves_from_rows(rows), "ml", [0.6])["rx"][0.6]
     assert g.bound == "≥" and "inf" not in format_gain(g) and format_gain(g).startswith("≥ +")
-    assert format_crossing(-math.inf, 0.0) == "< 0"
+    assert format_crossing(-math.inf, 0.0) == "< 0.00"
     assert format_crossing(1.234, spread=0.5) == "1.23 ± 0.50"
     assert format_crossing(1.234) == "1.23"  # one draw: no spread
     assert format_gain(Gain(math.nan, math.nan, math.nan)) == "n/a"
@@ -131,3 +131,20 @@ def test_expanded_levels():
     lo, hi = expanded_levels(0.9, 10)
     assert lo == pytest.approx(0.02666, abs=1e-4) and hi == pytest.approx(1 - lo)
     assert expanded_levels(0.9, 1) == pytest.approx((0.05, 0.95))
+
+
+def test_each_curve_keeps_its_own_grid():
+    """Transmitters swept over different ranges: ``rx`` only on 0..5 dB, ML on 3..10 dB.
+    Each crossing is read on the curve's own grid (rx at 2.0, ML at 6.0 dB: gain 4.0),
+    not on the shared points only (which would push rx's below its lowest point)."""
+    rows = []
+    for d in range(4):
+        for p in range(0, 6):
+            rows.append({"denoiser": "rx", "esno_db": p, "draw": d, "wnr_db": p,
+                         "accuracy": 0.385 + 0.1 * p + 0.01 * d})  # fmt: skip
+        for p in range(3, 11):
+            rows.append({"denoiser": "ml", "esno_db": p, "draw": d, "wnr_db": p,
+                         "accuracy": 0.1 * p + 0.01 * d - 0.015})  # fmt: skip
+    g = bootstrap_gains(curves_from_rows(rows), "ml", [0.6])["rx"][0.6]
+    assert g.value == pytest.approx(4.0, abs=1e-9) and not g.bound
+    assert g.lo < 4.0 < g.hi and g.half_width < 0.2
