@@ -14,10 +14,7 @@ PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py [--data DIR] [--plot]
 
 import math
 import sys
-from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.report import accuracy_table, league_table
