@@ -67,7 +67,7 @@ def costs(tx: str, rx: str) -> dict[str, str]:
 
 def main() -> None:
     data = Path(sys.argv[sys.argv.index("--data") + 1]) if "--data" in sys.argv else HERE
-    rows, clean, draws = [], {}, set()
+    rows, clean = [], {}
     for name, tx in FOLDERS.items():
         folder = data / name
         if not (folder / "rows.jsonl").is_file():
