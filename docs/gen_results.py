@@ -162,7 +162,8 @@ def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
     for folder in folders:
         if len(folders) > 1:
             out += [f"### `{key(folder)}`", ""]
-        out.append(markdown_report(folder, by_snr=True).rstrip())
+        targets = tuple(q.get("targets") or (0.6, 0.8))
+        out.append(markdown_report(folder, targets, by_snr=True).rstrip())
         out += ["", f"![{key(folder)}](img/results/{key(folder)}.png)", ""]
     if folders and archive:
         out += [f"Earlier measurements of this question: {archive} (history).", ""]

@@ -23,6 +23,7 @@ from airmodel.evaluation.store import Journal
 from airmodel.evaluation.uncertainty import (
     LEVEL,
     RESAMPLES,
+    Gain,
     bootstrap_gains,
     crossing,
     curves_from_rows,
@@ -178,7 +179,9 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
         cells = []
         for c in cols:
             v = r[c]
-            if c == "peak_accuracy":
+            if isinstance(v, Gain):
+                cells.append(format_gain(v))
+            elif c == "peak_accuracy":
                 cells.append(f"{v * 100:.1f}%")
             elif c in ("evaluations", "draws", "runs") and isinstance(v, int | float):
                 cells.append(_count(v))
