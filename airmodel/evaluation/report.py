@@ -337,6 +337,7 @@ def run_facts(folder: str | Path) -> dict[str, str]:
         draws = (
             f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
         )
+        draws += " noise draws per point"
         if sweep.get("draws") == "auto":
             a = sweep.get("auto") or {}
             draws += (
@@ -346,7 +347,7 @@ def run_facts(folder: str | Path) -> dict[str, str]:
         span = f"{pts[0]:g} … {pts[-1]:g} dB ({len(pts)} points)" if pts else "none"
         if sweep.get("refine"):
             span += ", points added by sweep.refine around the target crossings"
-        facts["draws"] = f"{draws} noise draws per point; Es/N0 {span}"
+        facts["draws"] = f"{draws}; Es/N0 {span}"
     den = cfg.get("receiver", {}).get("denoisers") or []
     kappa = cfg.get("receiver", {}).get("kappa")
     facts["selection"] = _selection(den, kappa, "round" if fed else "draw")
