@@ -274,11 +274,49 @@ class ReceiverConfig:
 
 
 @dataclass(frozen=True)
+class AutoDrawsConfig:
+    """``sweep.draws: auto``: add draws until each gain is known well enough.
+
+    Starting from ``min_draws`` per point, ``step`` draws are added to every
+    point until each receiver's gain over ``versus`` at each of ``targets``
+    (x: ``x``) has a 90 % interval of half-width <= ``half_width_db``, or
+    ``max_draws`` is reached (airmodel/evaluation/adaptive.py).
+    """
+
+    half_width_db: float = 0.3
+    min_draws: int = 5
+    step: int = 5
+    max_draws: int = 40
+    targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
+    versus: str = "ml"
+    x: Literal["wnr_db", "esno_db"] = "wnr_db"
+
+
+@dataclass(frozen=True)
+class RefineConfig:
+    """``sweep.refine``: Es/N0 points added where the mean curves cross the targets.
+
+    For each receiver (``receivers``; empty: all) and target, the grid interval
+    where its mean curve over draws first reaches the target is bisected until
+    it is at most ``resolution_db`` wide; at most ``max_points`` points are
+    added in all (airmodel/evaluation/adaptive.py).
+    """
+
+    targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
+    receivers: list[str] = field(default_factory=list)
+    resolution_db: float = 0.5
+    max_points: int = 12
+
+
+@dataclass(frozen=True)
 class SweepConfig:
-    """Es/N0 points [dB] and noise draws per point."""
+    """Es/N0 points [dB] and noise draws per point (``auto``: see ``sweep.auto``);
+    ``refine`` adds points around the target crossings."""
 
     snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0])
-    draws: int = 3
+    draws: int | Literal["auto"] = 3
+    auto: AutoDrawsConfig = field(default_factory=AutoDrawsConfig)
+    refine: RefineConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -411,6 +449,12 @@ _RANGES: dict[str, tuple[float, float]] = {
     "transmitter.channel_uses_per_weight": (1e-3, 64.0),
     "transmitter.budget.mask_bits_per_use": (1e-3, 64.0),
     "sweep.draws": (1, 1_000_000),
+    "sweep.auto.half_width_db": (1e-3, 100.0),
+    "sweep.auto.min_draws": (2, 1_000_000),
+    "sweep.auto.step": (1, 1_000_000),
+    "sweep.auto.max_draws": (2, 1_000_000),
+    "sweep.refine.resolution_db": (1e-3, 100.0),
+    "sweep.refine.max_points": (0, 10_000),
     "evaluation.batch_size": (1, 1 << 20),
     "evaluation.threads": (1, 1024),
     "federated.num_devices": (1, 100_000),
@@ -546,7 +590,10 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
         key = f"{prefix}.{k}" if prefix else k
         val = _convert(hints[k], v, key)
         lo_hi = _RANGES.get(key)
-        if lo_hi is not None and val is not None and not lo_hi[0] <= val <= lo_hi[1]:
+        if (
+            lo_hi is not None and isinstance(val, int | float)
+            and not lo_hi[0] <= val <= lo_hi[1]
+        ):  # fmt: skip
             raise ConfigError(
                 f"config key `{key}`: {val!r} is out of range; expected a value "
                 f"in [{lo_hi[0]}, {lo_hi[1]}]."

@@ -27,11 +27,13 @@ from airmodel.builder import (
 from airmodel.config import (
     ConfigError,
     ExperimentConfig,
+    SweepConfig,
     compare_budget,
     from_dict,
     to_dict,
 )
 from airmodel.errors import UserError
+from airmodel.evaluation.adaptive import adaptive_sweep, max_draws, max_points
 from airmodel.evaluation.estimate import (
     WallTimeEstimate,
     calibrate_cell,
@@ -84,7 +86,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
     else:
         status = f"missing: will train ({m.train})"
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
-    rows = len(cfg.sweep.snr_db) * cfg.sweep.draws * len(cfg.receiver.denoisers)
+    rows = max_points(cfg.sweep) * max_draws(cfg.sweep) * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
     sels = {selection_key(d) for d in cfg.receiver.denoisers if d.select != "fixed"}
     evals = sum(_SELECTION_COST(grid)[d.select] for d in sels)
@@ -97,6 +99,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
     else:
         body = (
             f"  sweep: Es/N0 {list(cfg.sweep.snr_db)} dB x {cfg.sweep.draws} draws "
+            f"{_adaptive_note(cfg.sweep)}"
             f"x {len(cfg.receiver.denoisers)} denoisers = {rows} rows\n"
             f"  selection: {len(sels)} selection(s), up to {evals} model evaluations "
             f"per (point, draw) (grid {grid} cells, fit {FIT_EVALUATIONS}) on "
@@ -202,7 +205,7 @@ def plan_counts(cfg: ExperimentConfig, n_test: int) -> dict[str, int]:
         images += cost[d.select] * per
     evals += len(r.denoisers)  # one test pass per receiver
     images += sum(n_test * d.views + d.recalibrate for d in r.denoisers)
-    trials = len(cfg.sweep.snr_db) * cfg.sweep.draws * variants
+    trials = max_points(cfg.sweep) * max_draws(cfg.sweep) * variants
     adapt = sum(d.adapt.steps * d.adapt.batch_size for d in r.denoisers if d.adapt)
     return {"trials": trials, "evaluations": evals, "images": images,
             "test_images": n_test, "adapt_images": adapt}  # fmt: skip
@@ -275,6 +278,20 @@ def _normalize(data: dict) -> dict:
         return to_dict(from_dict(ExperimentConfig, data))
     except ConfigError:
         return data
+
+
+def _adaptive_note(sweep: SweepConfig) -> str:
+    """What ``sweep.draws: auto`` / ``sweep.refine`` may add (the cost is the most)."""
+    notes = []
+    if sweep.draws == "auto":
+        a = sweep.auto
+        notes.append(
+            f"(auto: {a.min_draws}..{a.max_draws} draws until every gain over "
+            f"{a.versus} is within ±{a.half_width_db:g} dB)"
+        )
+    if sweep.refine is not None:
+        notes.append(f"(refine: up to {sweep.refine.max_points} more points)")
+    return " ".join(notes)
 
 
 def _scheme_variants(cfg: ExperimentConfig) -> list[tuple[str, ExperimentConfig]]:
@@ -412,20 +429,23 @@ def _run_experiment(
                 allocation_gains=getattr(link.scheme, "gains", None),
                 precision=precision.as_dict(),
             )
-            plan = SweepPlan(cfg.sweep.snr_db, cfg.sweep.draws, cfg.seed, shard)
-            rows = run_sweep(
-                link,
-                model,
-                {"test": data.test, "validation": data.validation},
-                cfg.receiver.denoisers,
-                plan,
-                folder,
-                cfg.receiver.lam_grid,
-                cfg.receiver.beta_grid,
-                progress=progress,
-                subsets=data.subsets,
-                backend=backend,
-            )
+            def stage(plan: SweepPlan, link=link, folder=folder) -> list[dict]:
+                return run_sweep(
+                    link,
+                    model,
+                    {"test": data.test, "validation": data.validation},
+                    cfg.receiver.denoisers,
+                    plan,
+                    folder,
+                    cfg.receiver.lam_grid,
+                    cfg.receiver.beta_grid,
+                    progress=progress,
+                    subsets=data.subsets,
+                    backend=backend,
+                )
+
+            # sweep.draws: auto / sweep.refine run in stages; else one plan
+            rows = adaptive_sweep(cfg.sweep, cfg.seed, shard, stage)
             title = (
                 f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} "
                 f"over {cfg.channel.name}; {cfg.sweep.draws} draws, "

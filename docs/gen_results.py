@@ -49,6 +49,16 @@ Axes: **Es/N0** is the SNR per complex channel symbol (`sweep.snr_db`); **WNR** 
 Var(w)/σ_n² is the weight-variance-to-noise ratio ([Concepts](concepts.md#snr-bookkeeping)).
 A gain is the receiver's WNR advantage over ML at the same accuracy (positive = needs
 less SNR); `n/a`: not reached in the swept range.
+
+**Uncertainty** (one rule for every table, [Concepts](concepts.md#crossings-and-their-uncertainty)):
+a crossing is where the *mean curve over draws* first reaches the target, linear in dB
+between grid points, ± the standard deviation of the per-draw crossings (no ± with one
+draw); `< x`: already above the target at the lowest point swept. Each gain carries a
+**paired bootstrap 90 % interval over draws** (the same draws resampled for both
+receivers); a gain whose interval contains 0 is marked *not resolved*; `≥`/`≤` mark
+bounds where a crossing lies outside the swept range. Folders written before the seed
+scheme `keyed-v2` (see their provenance commit) hold other noise draws than a rerun
+today; their numbers and intervals stay valid for the draws they hold.
 """
 
 
@@ -152,7 +162,8 @@ def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
     for folder in folders:
         if len(folders) > 1:
             out += [f"### `{key(folder)}`", ""]
-        out.append(markdown_report(folder, by_snr=True).rstrip())
+        targets = tuple(q.get("targets") or (0.6, 0.8))
+        out.append(markdown_report(folder, targets, by_snr=True).rstrip())
         out += ["", f"![{key(folder)}](img/results/{key(folder)}.png)", ""]
     if folders and archive:
         out += [f"Earlier measurements of this question: {archive} (history).", ""]

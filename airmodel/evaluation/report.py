@@ -20,12 +20,25 @@ import yaml
 
 from airmodel.evaluation.results import read_results
 from airmodel.evaluation.store import Journal
+from airmodel.evaluation.uncertainty import (
+    LEVEL,
+    RESAMPLES,
+    Gain,
+    bootstrap_gains,
+    crossing,
+    curves_from_rows,
+    format_crossing,
+    format_gain,
+    per_draw_spread,
+)
 
 __all__ = [
     "accuracy_table",
     "crossing",
     "federated_table",
+    "format_league",
     "league_table",
+    "list_results",
     "format_markdown",
     "markdown_report",
     "run_facts",
@@ -33,91 +46,131 @@ __all__ = [
 ]
 
 
-def crossing(xs: Sequence[float], ys: Sequence[float], target: float) -> float:
-    """Smallest x where the piecewise-linear curve ``ys(xs)`` first reaches ``target``.
-
-    ``nan`` if it never does; ``-inf`` if the first point is already above it.
-    """
-    for i, (x, y) in enumerate(zip(xs, ys, strict=True)):
-        if y >= target:
-            if i == 0:
-                return -math.inf
-            x0, y0 = xs[i - 1], ys[i - 1]
-            return x0 + (target - y0) * (x - x0) / (y - y0)
-    return math.nan
-
-
 def league_table(
     rows: Sequence[dict[str, Any]],
     targets: Sequence[float] = (0.6, 0.8),
     x: str = "wnr_db",
     reference: str = "ml",
+    metric: str = "accuracy",
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
 ) -> list[dict[str, Any]]:
-    """One line per denoiser: ``x`` where mean accuracy reaches each target.
+    """One line per denoiser: ``x`` where its mean curve over draws reaches each target.
 
-    The x of a point is the mean over that denoiser's draws there (WNR differs
-    slightly per draw only through the weights' statistics; curves of different
-    schemes have different x at one Es/N0, e.g. ``ew_n0_db``). ``gain_db@t`` = reference's crossing minus
-    this one's (positive = needs less SNR). ``evaluations`` = mean model
-    evaluations spent on selection per (point, draw).
+    The rule of :mod:`airmodel.evaluation.uncertainty`: ``{x}@t`` is the crossing
+    of the mean curve (``-inf``: already above at the lowest point, ``nan``:
+    never reached), ``spread@t`` the std of the per-draw crossings, ``gain@t``
+    a :class:`~airmodel.evaluation.uncertainty.Gain` over ``reference`` with its
+    paired bootstrap interval at ``level``, ``gain_db@t`` its value (a bound
+    where ``gain@t.bound`` says so). The x of a point is the mean over that
+    denoiser's draws there (curves of different schemes have different x at
+    one Es/N0, e.g. ``ew_n0_db``). ``evaluations`` = mean model evaluations
+    spent on selection per (point, draw); ``lowest`` = the curve's lowest x.
     """
-    acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
-    xval: dict[tuple[str, float], list[float]] = defaultdict(list)
+    curves = curves_from_rows(rows, x=x, y=metric)
     evals: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        acc[r["denoiser"]][r["esno_db"]].append(r["accuracy"])
-        xval[(r["denoiser"], r["esno_db"])].append(r[x])
         evals[r["denoiser"]].append(float(r.get("evaluations") or 0))
+    gains = bootstrap_gains(curves, reference, targets, level, resamples)
     table = []
-    for name, by_pt in acc.items():
-        pts = sorted(by_pt)
-        xs = [float(np.mean(xval[(name, p)])) for p in pts]
-        ys = [float(np.mean(by_pt[p])) for p in pts]
-        line: dict[str, Any] = {
-            "denoiser": name,
-            "draws": min(len(v) for v in by_pt.values()),
-        }
+    for name, c in curves.items():
+        xs, ys = c.mean_curve()
+        line: dict[str, Any] = {"denoiser": name, "draws": c.draws}
         for t in targets:
             line[f"{x}@{t:.0%}"] = crossing(xs, ys, t)
+            line[f"spread@{t:.0%}"] = per_draw_spread(c, t)
+        for t in targets:
+            g = gains.get(name, {}).get(t)
+            line[f"gain@{t:.0%}"] = g
+            line[f"gain_db@{t:.0%}"] = g.value if g is not None else math.nan
         line["evaluations"] = float(np.mean(evals[name]))
         line["peak_accuracy"] = max(ys)
+        line["lowest"] = min(xs)
         table.append(line)
-    ref = next((line for line in table if line["denoiser"] == reference), None)
-    for line in table:
-        for t in targets:
-            k = f"{x}@{t:.0%}"
-            line[f"gain_db@{t:.0%}"] = (
-                (ref[k] - line[k]) if ref is not None else math.nan
-            )
     key = f"{x}@{targets[0]:.0%}"
     return sorted(table, key=lambda r: (math.isnan(r[key]), r[key]))
 
 
-def accuracy_table(rows: Sequence[dict[str, Any]]) -> str:
-    """Markdown: mean ± std test accuracy [%] over draws, one line per denoiser.
+def _count(v: float) -> str:
+    """A count: an integer where it is one (``0``, ``30``), else one decimal."""
+    return str(int(round(v))) if abs(v - round(v)) < 1e-9 else f"{v:.1f}"
+
+
+_X_NAMES = {"wnr_db": "WNR", "esno_db": "Es/N0", "ew_n0_db": "Ew/N0"}
+
+
+def format_league(
+    table: Sequence[dict[str, Any]],
+    targets: Sequence[float] = (0.6, 0.8),
+    x: str = "wnr_db",
+    metric: str = "accuracy",
+    reference: str = "ML",
+    columns: Sequence[str] = ("peak", "evaluations"),
+) -> str:
+    """Markdown of a :func:`league_table`: per target the crossing [dB] (± the
+    per-draw spread, with 2 draws or more; ``< x`` below the lowest point swept)
+    and the gain over the reference with its interval (``not resolved`` where it
+    contains 0; a bound ``≥``/``≤`` where a crossing lies outside the grid);
+    then the peak of the mean curve [%] and the evaluations (integers)."""
+    if not table:
+        return ""
+    xn = _X_NAMES.get(x, x)
+    level = next(
+        (g.level for ln in table for t in targets if (g := ln.get(f"gain@{t:.0%}"))),
+        LEVEL,
+    )
+    head = ["receiver", "draws"]
+    for t in targets:
+        head += [f"{xn} @ {100 * t:.0f} % [dB]", f"gain @ {100 * t:.0f} % [dB], {100 * level:.0f} % interval"]
+    if "peak" in columns:
+        head.append(f"peak {metric} [%]")
+    if "evaluations" in columns:
+        head.append("evaluations")
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for ln in table:
+        cells = [str(ln["denoiser"]), str(ln["draws"])]
+        for t in targets:
+            spread = ln.get(f"spread@{t:.0%}", math.nan) if ln["draws"] > 1 else math.nan
+            cells.append(format_crossing(ln[f"{x}@{t:.0%}"], ln.get("lowest"), spread))
+            cells.append(format_gain(ln.get(f"gain@{t:.0%}")))
+        if "peak" in columns:
+            cells.append(f"{100 * ln['peak_accuracy']:.1f}")
+        if "evaluations" in columns:
+            cells.append(_count(ln["evaluations"]))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def accuracy_table(rows: Sequence[dict[str, Any]], metric: str = "accuracy") -> str:
+    """Markdown: mean ± std test ``metric`` [%] over draws, one line per denoiser.
 
     Columns are the Es/N0 points in increasing order; denoisers keep their
-    first-seen order.
+    first-seen order. A cell of one draw has no ± (no spread to show).
     """
     acc: dict[str, dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        acc[r["denoiser"]][float(r["esno_db"])].append(100 * r["accuracy"])
+        acc[r["denoiser"]][float(r["esno_db"])].append(100 * r[metric])
     pts = sorted({p for by_pt in acc.values() for p in by_pt})
     out = [
         "| denoiser \\ Es/N0 [dB] | " + " | ".join(f"{p:g}" for p in pts) + " |",
         "|---|" + "---|" * len(pts),
     ]
     for name, by_pt in acc.items():
-        cells = [
-            f"{np.mean(by_pt[p]):.1f} ± {np.std(by_pt[p]):.1f}" if by_pt.get(p) else ""
-            for p in pts
-        ]
+        cells = [_mean_std(by_pt.get(p, [])) for p in pts]
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
+def _mean_std(v: Sequence[float]) -> str:
+    """``"61.8 ± 4.2"``; one value: ``"61.8"``; none: ``""``."""
+    if not len(v):
+        return ""
+    return f"{np.mean(v):.1f}" + (f" ± {np.std(v):.1f}" if len(v) > 1 else "")
+
+
 def format_markdown(table: Sequence[dict[str, Any]]) -> str:
-    """A markdown table; numbers to 2 decimals, accuracy in %."""
+    """A markdown table; numbers to 2 decimals, accuracy in %, counts as integers,
+    no ``inf`` (``< lowest point`` / ``> highest point``)."""
     if not table:
         return ""
     cols = list(table[0])
@@ -126,8 +179,14 @@ def format_markdown(table: Sequence[dict[str, Any]]) -> str:
         cells = []
         for c in cols:
             v = r[c]
-            if c == "peak_accuracy":
+            if isinstance(v, Gain):
+                cells.append(format_gain(v))
+            elif c == "peak_accuracy":
                 cells.append(f"{v * 100:.1f}%")
+            elif c in ("evaluations", "draws", "runs") and isinstance(v, int | float):
+                cells.append(_count(v))
+            elif isinstance(v, float) and math.isinf(v):
+                cells.append("< lowest point" if v < 0 else "> highest point")
             elif isinstance(v, float):
                 cells.append("n/a" if math.isnan(v) else f"{v:.2f}")
             else:
@@ -153,12 +212,9 @@ def summary(folder: str | Path, targets: Sequence[float] = (0.6, 0.8)) -> str:
     if not rows:  # federated rows carry snr_db and round, no esno_db
         return ""
     rows = [{**r, "denoiser": r.get("curve", r["denoiser"])} for r in rows]
-    table = league_table(rows, targets, x="wnr_db")
-    keep = [
-        "denoiser",
-        *(f"{k}@{t:.0%}" for t in targets for k in ("wnr_db", "gain_db")),
-    ]
-    return format_markdown([{k: line[k] for k in keep} for line in table])
+    ref = "ml" if any(r["denoiser"] == "ml" for r in rows) else rows[0]["denoiser"]
+    table = league_table(rows, targets, x="wnr_db", reference=ref)
+    return format_league(table, targets, "wnr_db", columns=())
 
 
 def federated_table(rows: Sequence[dict[str, Any]]) -> str:
@@ -180,7 +236,7 @@ def federated_table(rows: Sequence[dict[str, Any]]) -> str:
         peak = np.mean([100 * r.get("peak_accuracy", r["accuracy"]) for r in rs])
         rounds = sorted({int(r["round"]) for r in rs})
         out.append(
-            f"| {snr:g} | {name} | {np.mean(acc):.1f} ± {np.std(acc):.1f} | "
+            f"| {snr:g} | {name} | {_mean_std(acc)} | "
             f"{peak:.1f} | {len(rs)} | {', '.join(map(str, rounds))} |"
         )
     return "\n".join(out)
@@ -272,9 +328,26 @@ def run_facts(folder: str | Path) -> dict[str, str]:
             f"{', '.join(f'{p:g}' for p in pts)} dB"
         )
     else:
-        draws = cfg.get("sweep", {}).get("draws")
+        sweep = cfg.get("sweep", {})
+        per: dict[float, set] = defaultdict(set)
+        for r in rows:
+            if "esno_db" in r:
+                per[float(r["esno_db"])].add(r.get("draw"))
+        counts = sorted({len(v) for v in per.values()}) or [sweep.get("draws")]
+        draws = (
+            f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}–{counts[-1]}"
+        )
+        draws += " noise draws per point"
+        if sweep.get("draws") == "auto":
+            a = sweep.get("auto") or {}
+            draws += (
+                f" (sweep.draws: auto, until every gain over {a.get('versus')} is "
+                f"within ±{a.get('half_width_db')} dB, at most {a.get('max_draws')})"
+            )
         span = f"{pts[0]:g} … {pts[-1]:g} dB ({len(pts)} points)" if pts else "none"
-        facts["draws"] = f"{draws} noise draws per point; Es/N0 {span}"
+        if sweep.get("refine"):
+            span += ", points added by sweep.refine around the target crossings"
+        facts["draws"] = f"{draws}; Es/N0 {span}"
     den = cfg.get("receiver", {}).get("denoisers") or []
     kappa = cfg.get("receiver", {}).get("kappa")
     facts["selection"] = _selection(den, kappa, "round" if fed else "draw")
@@ -293,18 +366,36 @@ def _code(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "denoiser": f"`{r['denoiser']}`"} for r in rows]
 
 
+def _metric(meta: dict[str, Any]) -> str:
+    """The score's own name (``meta["metric"]``; ``accuracy`` by default)."""
+    return str(meta.get("metric") or "accuracy")
+
+
+def _rule(metric: str, reference: str, level: float = LEVEL) -> str:
+    """The one sentence that says how every crossing and gain below was computed."""
+    return (
+        f"where the mean {metric} curve over draws first reaches each target (linear in "
+        "dB between points; ± the standard deviation of the per-draw crossings); gain "
+        f"over `{reference}` [dB] with its paired bootstrap {100 * level:.0f} % interval over "
+        "draws (the same draws resampled for both receivers); *not resolved*: the "
+        "interval contains 0"
+    )
+
+
 def markdown_report(
     folder: str | Path,
     targets: Sequence[float] = (0.6, 0.8),
     by_snr: bool = True,
 ) -> str:
     """A markdown section for one results folder: its :func:`run_facts` as a list,
-    the league table (WNR at each target accuracy, gain over ML; with energy per
+    the league table (crossing of the mean curve ± per-draw spread, gain over ML
+    with its paired bootstrap interval: :func:`format_league`; with energy per
     weight for scheme comparisons) or, for federated runs, :func:`federated_table`;
-    with ``by_snr`` the mean ± std accuracy per Es/N0 point as well. Receiver
+    with ``by_snr`` the mean ± std score per Es/N0 point as well. Receiver
     keys are code spans (``mmse[avg-no]`` is not a markdown link)."""
     folder = Path(folder)
     meta, rows = read_results(folder)
+    metric = _metric(meta)
     lines = [f"- **{k}**: {v}" for k, v in run_facts(folder).items()]
     out = ["\n".join(lines), ""]
     if rows and "round" in rows[0]:
@@ -319,38 +410,36 @@ def markdown_report(
             ("esno_db", "Es/N0 [dB] (equal energy per channel use)"),
             ("ew_n0_db", "Ew/N0 [dB] (equal energy per weight)"),
         ):
-            table = league_table(rows, targets, x=x, reference=ref)
-            keep = ["denoiser", "draws"]
-            keep += [f"{k}@{t:.0%}" for t in targets for k in (x, "gain_db")]
-            out += [
-                f"{what} at which the mean accuracy reaches each target; gain "
-                f"over `{ref}` [dB]:",
-                "",
-            ]
-            out += [
-                format_markdown(_code([{k: ln[k] for k in keep} for ln in table])),
-                "",
-            ]
+            table = league_table(_code(rows), targets, x=x, reference=f"`{ref}`")
+            out += [f"{what} {_rule(metric, ref)}:", ""]
+            out += [format_league(table, targets, x, metric, columns=()), ""]
         out.pop()
     else:
-        keep = ["denoiser", "draws"]
-        keep += [f"{k}@{t:.0%}" for t in targets for k in ("wnr_db", "gain_db")]
-        keep += ["peak_accuracy", "evaluations"]
-        table = league_table(rows, targets, x="wnr_db")
-        out += [
-            "WNR [dB] at which the mean accuracy reaches each target; gain over "
-            "ML [dB]:",
-            "",
-        ]
-        out.append(format_markdown(_code([{k: ln[k] for k in keep} for ln in table])))
+        table = league_table(_code(rows), targets, x="wnr_db", reference="`ml`")
+        out += [f"WNR [dB] {_rule(metric, 'ml')}:", ""]
+        out.append(format_league(table, targets, "wnr_db", metric))
     if by_snr:
         out += [
             "",
-            "Test accuracy [%], mean ± std over draws:",
+            f"Test {metric} [%], mean ± std over draws:",
             "",
-            accuracy_table(_code(rows)),
+            accuracy_table(_code(rows), "accuracy"),
         ]
     return "\n".join(out) + "\n"
+
+
+def list_results(root: str | Path = "results") -> list[Path]:
+    """The results folders under ``root`` (any depth), sorted by path."""
+    import os
+
+    root = Path(root)
+    if not root.is_dir() or root.is_symlink():
+        return []
+    found = []
+    for dirpath, _dirs, _files in os.walk(root, followlinks=False):
+        if _has_results(dirpath):
+            found.append(Path(dirpath))
+    return sorted(found)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -358,7 +447,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     import argparse
 
     p = argparse.ArgumentParser(prog="airmodel report", description=__doc__)
-    p.add_argument("folders", nargs="+", metavar="FOLDER")
+    p.add_argument(
+        "folders", nargs="*", metavar="FOLDER",
+        help="results folders; none: list those under results/",
+    )  # fmt: skip
     p.add_argument("--x", default="wnr_db", choices=["wnr_db", "esno_db"])
     p.add_argument("--targets", default="0.6,0.8")
     p.add_argument(
@@ -371,6 +463,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         "accuracy, draws and selection protocol (docs/gen_results.py uses it)",
     )
     a = p.parse_args(argv)
+    if not a.folders:
+        found = list_results("results")
+        if not found:
+            print(
+                "no results folders under results/ (here: "
+                f"{Path.cwd()}); run `airmodel run CONFIG` first, or pass a folder: "
+                "airmodel report FOLDER"
+            )
+            return
+        print("results folders under results/ (airmodel report FOLDER for one):")
+        for f in found:
+            meta, rows = read_results(f)
+            print(f"  {f}  ({len(rows)} rows)")
+        return
     for folder in a.folders:
         if not _has_results(folder):
             p.error(
@@ -386,16 +492,20 @@ def main(argv: Sequence[str] | None = None) -> None:
             print(markdown_report(folder, targets, by_snr=a.by_snr), end="")
             continue
         meta, rows = read_results(folder)
+        metric = _metric(meta)
         if len(a.folders) > 1:
             print(folder)
         if rows and "round" in rows[0]:
             print(federated_table(rows))
             continue
-        print(
-            f"clean accuracy {meta.get('clean_accuracy')}, test images "
-            f"{meta.get('test_images')}"
-        )
-        print(format_markdown(league_table(rows, targets, x=a.x)))
+        clean, n = meta.get("clean_accuracy"), meta.get("test_images")
+        clean_s = f"{100 * clean:.2f} %" if isinstance(clean, int | float) else "n/a"
+        n_s = f" on {n:,} test images" if isinstance(n, int) else ""
+        print(f"clean {metric} {clean_s}{n_s}")
+        ref = "ml" if any(r["denoiser"] == "ml" for r in rows) else rows[0]["denoiser"]
+        print(f"{_X_NAMES[a.x]} [dB] {_rule(metric, ref)}:")
+        table = league_table(rows, targets, x=a.x, reference=ref)
+        print(format_league(table, targets, a.x, metric))
         if a.by_snr:
             print()
             print(accuracy_table(rows))

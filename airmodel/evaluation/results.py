@@ -125,6 +125,8 @@ class ResultsFolder:
         extendable: Sequence[str] = (
             "sweep.snr_db",
             "sweep.draws",
+            "sweep.auto",
+            "sweep.refine",
             "receiver.denoisers",
         ),
         shard: str | None = None,

@@ -80,7 +80,9 @@ def _order(cfg: dict[str, Any]) -> Any:
     if c.experiment == "federated":
         return lambda r: (snr[point_key(r["snr_db"])], den[r["denoiser"]], r["run"],
                           r["round"])  # fmt: skip
-    return lambda r: (snr[point_key(r["esno_db"])], r["draw"], den[r["denoiser"]])
+    # points added by sweep.refine are not in the config: after its own, by value
+    return lambda r: (snr.get(point_key(r["esno_db"]), len(snr)), float(r["esno_db"]),
+                      r["draw"], den[r["denoiser"]])  # fmt: skip
 
 
 def merge(out: str | Path, folders: Sequence[str | Path]) -> tuple[Path, int]:

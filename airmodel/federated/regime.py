@@ -24,9 +24,14 @@ from typing import Any
 
 import numpy as np
 
-from airmodel.evaluation.report import crossing
 from airmodel.evaluation.results import read_results
-from airmodel.seed import numpy_rng
+from airmodel.evaluation.uncertainty import (
+    LEVEL,
+    RESAMPLES,
+    bootstrap_gains,
+    crossing,
+    curves_from_rows,
+)
 
 __all__ = [
     "choose_on_validation",
@@ -148,45 +153,27 @@ def gain_intervals(
     clean: float,
     reference: str,
     fractions: Sequence[float] = (0.6, 0.8),
-    resamples: int = 2000,
+    resamples: int = RESAMPLES,
     seed: int = 0,
+    level: float = LEVEL,
 ) -> dict[str, dict[float, tuple[float, float]]]:
-    """10th-90th percentile of each receiver's gain over ``reference``, by bootstrap.
+    """Each receiver's gain over ``reference``: its paired bootstrap interval at ``level``.
 
-    Paired over runs: each resample draws run indices with replacement per
-    Es/N0 point (runs at different points have independent seeds), the same
-    indices for every receiver (run ``r`` of every receiver at one point
-    shares the seeds and the noise draws); a receiver with fewer runs uses
-    ``index mod its runs``. A crossing below the lowest point counts
-    as the lowest point (the gain is then a lower bound), a target never
-    reached as +inf (gain -inf).
+    The one implementation of every table
+    (:func:`airmodel.evaluation.uncertainty.bootstrap_gains`): per Es/N0 point
+    the run indices common to both receivers are resampled with replacement,
+    the same indices for every receiver (run ``r`` of every receiver at one point
+    shares the seeds and the noise draws); crossings outside the swept range
+    are clamped to its ends (the gain is then a bound).
     """
-    acc = _by_point(finals)
-    if reference not in acc:
-        return {}
-    rng = numpy_rng(seed, "bootstrap")
-    pts = sorted({p for by in acc.values() for p in by})
-    most = max(len(v) for by in acc.values() for v in by.values())
-    draws = rng.integers(0, most, size=(resamples, len(pts), most))
-
-    col = {p: j for j, p in enumerate(pts)}
-
-    def cross(by: dict[float, list[float]], idx: np.ndarray, f: float) -> float:
-        xs = [p for p in pts if p in by]
-        ys = [float(np.mean([by[p][i % len(by[p])] for i in idx[col[p]]])) for p in xs]
-        c = crossing(xs, ys, f * clean)
-        return xs[0] if c == -math.inf else (math.inf if math.isnan(c) else c)
-
-    ref = {f: [cross(acc[reference], d, f) for d in draws] for f in fractions}
-    out: dict[str, dict[float, tuple[float, float]]] = {}
-    for den, by in acc.items():
-        out[den] = {}
-        for f in fractions:
-            g = [r - cross(by, d, f) for r, d in zip(ref[f], draws, strict=True)]
-            g = [v if not math.isnan(v) else -math.inf for v in g]  # inf - inf
-            lo, hi = np.quantile(g, [0.1, 0.9], method="nearest")
-            out[den][f] = (float(lo), float(hi))
-    return out
+    noisy = [r for r in finals if math.isfinite(r["snr_db"])]
+    curves = curves_from_rows(noisy, x="snr_db", y="accuracy", point="snr_db", draw="run")
+    targets = [f * clean for f in fractions]
+    gains = bootstrap_gains(curves, reference, targets, level, resamples, seed)
+    return {
+        den: {f: (g[t].lo, g[t].hi) for f, t in zip(fractions, targets, strict=True)}
+        for den, g in gains.items()
+    }
 
 
 def choose_on_validation(
@@ -282,7 +269,7 @@ def format_gains(
     fractions=(0.6, 0.8),
 ) -> str:
     """Markdown: each receiver's gain over the table's reference at each fraction,
-    with its bootstrap 10-90 % interval (:func:`gain_intervals`) when given."""
+    with its paired bootstrap 90 % interval (:func:`gain_intervals`) when given."""
     out = [
         "| receiver | " + " | ".join(f"gain @{f:.0%}" for f in fractions) + " |",
         "|---" * (1 + len(fractions)) + "|",
@@ -304,7 +291,13 @@ def format_gains(
 
 
 def _gain(v: float) -> str:
-    return "−∞" if v == -math.inf else ("∞" if v == math.inf else f"{v:.1f}")
+    return "n/a" if math.isnan(v) else f"{v:.1f}"
+
+
+_INTERVAL_NOTE = (
+    f"[lo, hi]: paired bootstrap {100 * LEVEL:.0f} % interval of the gain over "
+    f"{RESAMPLES:,} resamples of the runs (docs/concepts.md#crossings-and-their-uncertainty)"
+)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -353,6 +346,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         ]
     table = regime_table(finals, clean)
     print(format_regime(table))
+    if any(t["denoiser"] == "ml" for t in table):
+        print("\ngain over ml [dB]:")
+        print(format_gains(table, gain_intervals(finals, clean, "ml")))
+        print(_INTERVAL_NOTE)
     for g, picks in chosen.items():
         print(
             f"{g}: lambda' picked among {', '.join(groups[g])} by run 0's final "
@@ -369,9 +366,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 gain_intervals(finals, clean, ref),
             )
         )
-        print(
-            "[10 %, 90 %] of the gain over 2,000 paired bootstrap resamples of the runs"
-        )
+        print(_INTERVAL_NOTE)
     if a.plot:
         from airmodel.evaluation.plot import plot_accuracy
 

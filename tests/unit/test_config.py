@@ -41,7 +41,7 @@ class TestConfig:
             ("sweep: {draw: 3}\n", "Unknown config key `sweep.draw`"),
             (
                 "sweep: {draws: three}\n",
-                "`sweep.draws`: expected an integer; got 'three'",
+                "`sweep.draws`: expected an integer or one of 'auto'; got 'three'",
             ),
             ("sweep: {draws: 0}\n", "`sweep.draws`: 0 is out of range"),
             ("sweep: {snr_db: [0, ten]}\n", "`sweep.snr_db\\[1\\]`: expected a number"),

@@ -253,7 +253,7 @@ def test_validation_families():
 def test_gain_intervals_are_paired_over_runs():
     """Curves 10 dB apart without run-to-run noise: every resample gives the gain
     10 dB exactly (interval width 0); with noise (runs offset by -0.04/0/+0.04 and
-    a run trend in one receiver), the 10-90 % interval contains the point
+    a run trend in one receiver), the 90 % interval contains the point
     estimate and is wider than 0.5 dB."""
     from airmodel.federated.regime import gain_intervals, regime_table
 

@@ -134,7 +134,7 @@ def test_markdown_report_names_what_produced_the_numbers(tmp_path):
     assert "git abcdef1" in text and "clean test accuracy 99.44 %" in text
     assert "3 noise draws per point; Es/N0 0 … 10 dB (2 points)" in text
     assert "unlabelled training images (N = 500)" in text and "an oracle" in text
-    assert "| `ml` | 3 | 6.00 |" in text  # ml crosses 60 % at 6 dB, 3 draws
+    assert "| `ml` | 3 | 6.00 ± 0.00 | 0 (reference) |" in text  # 60 % at 6 dB, 3 draws
 
 
 def test_federated_table_final_accuracy_over_runs(tmp_path):
@@ -156,3 +156,42 @@ def test_report_cli_markdown_takes_several_folders(tmp_path, capsys):
     assert out.count("- **command**:") == 2
     assert main(["report", str(feel)]) == 0
     assert "| -5 | ml | 91.0 ± 1.0 |" in capsys.readouterr().out
+
+
+def _curve_rows(draws=1):
+    """ml rises 0 -> 100 % over 0..10 dB; ``early`` is above 80 % from the start."""
+    return [
+        {"denoiser": d, "esno_db": s, "wnr_db": s, "draw": k, "accuracy": a(s),
+         "evaluations": 0}
+        for d, a in (("ml", lambda s: s / 10), ("early", lambda s: 0.85 + s / 100))
+        for s in (0.0, 5.0, 10.0)
+        for k in range(draws)
+    ]  # fmt: skip
+
+
+def test_report_prints_no_inf_and_integer_counts():
+    """A curve above the target at its lowest point: `< 0` and a bound `≥ +6.00`,
+    never inf; evaluations `0`, not `0.00`; one draw: no ± anywhere."""
+    from airmodel.evaluation.report import format_league
+
+    table = league_table(_curve_rows(), (0.6,))
+    text = format_league(table, (0.6,))
+    assert "inf" not in text and "| early | 1 | < 0.00 | ≥ +6.00 | 95.0 | 0 |" in text
+    assert "±" not in text and text.rstrip().endswith("| 0 |")
+    assert "0.00 |" not in text.split("\n")[-1]
+    assert "±" not in accuracy_table(_curve_rows())
+    assert "±" in accuracy_table(_curve_rows(2))
+
+
+def test_report_cli_lists_results_folders(tmp_path, monkeypatch, capsys):
+    """`airmodel report` without a folder lists those under results/ (any depth)."""
+    from airmodel.evaluation.report import main
+
+    monkeypatch.chdir(tmp_path)
+    main([])
+    assert "no results folders under results/" in capsys.readouterr().out
+    (tmp_path / "results").mkdir()
+    _folder(tmp_path / "results")
+    main([])
+    out = capsys.readouterr().out
+    assert "results/league" in out and "(12 rows)" in out

@@ -70,8 +70,10 @@ def test_schema_documents_fields_and_defaults():
         name["default"] == "resnet20"
         and "package.module:factory" in name["description"]
     )
-    assert props["sweep"]["properties"]["draws"] == {
-        "type": "integer", "default": 3, "minimum": 1, "maximum": 1_000_000,
+    assert props["sweep"]["properties"]["draws"] == {  # a count or `auto` (sweep.auto)
+        "anyOf": [{"type": "integer", "minimum": 1, "maximum": 1_000_000},
+                  {"enum": ["auto"]}],
+        "default": 3,
     }  # fmt: skip
     assert props["receiver"]["properties"]["denoisers"]["default"][0]["name"] == "ml"
 

@@ -3,22 +3,23 @@
 Reads docs/data/league_cifar10_e2e/{original,hardened,fisher}/ (each a results
 folder of `airmodel run`), names every curve `TRANSMITTER RECEIVER`, and prints
 per curve the Es/N0 where the mean curve over the draws first reaches 60 % / 80 %
-(linear interpolation, airmodel.evaluation.report.crossing), ± the standard error of
-the per-draw crossings, the gain over original + ML, and the cost columns. At equal
-energy per weight the x axis is Es/N0 (every transmitter sends unit-energy symbols).
-Run from the repo root: PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py
+± the standard deviation of the per-draw crossings, the gain over original + ML with
+its paired bootstrap 90 % interval over draws (the one rule of every table:
+airmodel/evaluation/uncertainty.py, docs/concepts.md), and the cost columns. At
+equal energy per weight the x axis is Es/N0 (every transmitter sends unit-energy
+symbols). Run from the repo root:
+PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py [--data DIR] [--plot]
+(DIR: a folder of per-transmitter results folders; default this one).
 """
 
 import math
 import sys
-from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 from airmodel.evaluation.plot import plot_accuracy
-from airmodel.evaluation.report import accuracy_table, crossing
+from airmodel.evaluation.report import accuracy_table, league_table
 from airmodel.evaluation.results import read_results
+from airmodel.evaluation.uncertainty import format_crossing, format_gain
 
 HERE = Path(__file__).resolve().parent
 TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
@@ -65,49 +66,40 @@ def costs(tx: str, rx: str) -> dict[str, str]:
 
 
 def main() -> None:
+    data = Path(sys.argv[sys.argv.index("--data") + 1]) if "--data" in sys.argv else HERE
     rows, clean = [], {}
     for name, tx in FOLDERS.items():
-        folder = HERE / name
+        folder = data / name
         if not (folder / "rows.jsonl").is_file():
             print(f"(no results for {name} yet)", file=sys.stderr)
             continue
         meta, rs = read_results(folder)
         clean.setdefault(tx, meta.get("clean_accuracy"))
         rows += [{**r, "denoiser": f"{tx} {r['denoiser']}"} for r in rs]
-    acc = defaultdict(lambda: defaultdict(dict))  # curve -> draw -> esno -> acc
-    for r in rows:
-        acc[r["denoiser"]][r["draw"]][float(r["esno_db"])] = r["accuracy"]
-    table = []
-    for curve, by_draw in acc.items():
-        pts = sorted({p for d in by_draw.values() for p in d})
-        mean = [np.mean([d[p] for d in by_draw.values() if p in d]) for p in pts]
-        line = {"curve": curve, "draws": len(by_draw)}
-        for t in TARGETS:
-            per = [
-                crossing(sorted(d), [d[p] for p in sorted(d)], t)
-                for d in by_draw.values()
-            ]
-            fin = [v for v in per if math.isfinite(v)]
-            se = np.std(fin, ddof=1) / math.sqrt(len(fin)) if len(fin) > 1 else math.nan
-            line[t] = (crossing(pts, mean, t), se)
-        table.append(line)
-    ref = next(line for line in table if line["curve"] == REF)
-    table.sort(key=lambda line: (math.isnan(line[0.6][0]), line[0.6][0]))
+    table = league_table(rows, TARGETS, x="esno_db", reference=REF)
+    table = [ln for ln in table if ln["draws"]]
     print(f"clean accuracy on the test subset: {clean}")
     print(
-        "| transmitter | receiver | Es/N0 @ 60 % [dB] | Es/N0 @ 80 % [dB] | gain over "
-        "original + ML 60 % / 80 % [dB] | labels used | unlabelled images | model "
-        "evaluations | forward passes |"
+        "| transmitter | receiver | draws | Es/N0 @ 60 % [dB] | Es/N0 @ 80 % [dB] | gain "
+        "over original + ML @ 60 % [dB] | @ 80 % [dB] | labels used | unlabelled images "
+        "| model evaluations | forward passes |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for line in table:
-        tx, rx = line["curve"].split(" ", 1)
+        tx, rx = line["denoiser"].split(" ", 1)
         c = costs(tx, rx)
-        cells = [f"{line[t][0]:.2f} ± {line[t][1]:.2f}" for t in TARGETS]
-        gains = " / ".join(f"{ref[t][0] - line[t][0]:+.1f}" for t in TARGETS)
+        n = line["draws"]
+        cells = [
+            format_crossing(
+                line[f"esno_db@{t:.0%}"], line["lowest"],
+                line[f"spread@{t:.0%}"] if n > 1 else math.nan,
+            )  # fmt: skip
+            for t in TARGETS
+        ]
+        gains = [format_gain(line[f"gain@{t:.0%}"]) for t in TARGETS]
         print(
-            f"| {tx} | `{rx}` | {cells[0]} | {cells[1]} | {gains} | {c['labels']} | "
-            f"{c['unlabelled']} | {c['evaluations']} | {c['forward']} |"
+            f"| {tx} | `{rx}` | {n} | {cells[0]} | {cells[1]} | {gains[0]} | {gains[1]} "
+            f"| {c['labels']} | {c['unlabelled']} | {c['evaluations']} | {c['forward']} |"
         )
     print()
     print(accuracy_table(rows))
