@@ -181,15 +181,47 @@ fig.suptitle("ResNet-8 on digits, ML receiver, AWGN, one draw per point", fontsi
 show(fig, "03_schemes")
 
 # %% [markdown]
+# ## Takeaways
+#
+# * Compare schemes at equal energy per weight (Ew/N0) when the model's total energy is
+#   what is fixed, and say how many channel uses per weight each spends.
+# * On this network, analog transmission needs far less energy per weight than either
+#   digital scheme for the same accuracy, and 4 to 8 times fewer channel uses.
+# * Uncoded digital weights fail on a few high-bit errors; coded ones fall off a cliff
+#   below the code's threshold; analog degrades gracefully.
+#
 # ## Exercises
 #
-# 1. Per unit of *energy per weight*, which scheme reaches 90 % accuracy first? And per
-#    unit of *bandwidth* (channel uses)?
+# 1. Read off, for each scheme, the Es/N0 and the Ew/N0 at which it reaches 90 %
+#    accuracy (interpolate between points; `airmodel.evaluation.report.crossing` does
+#    it). Which scheme needs the least energy per weight? At equal Es/N0, which two are
+#    close, and how many channel uses per weight does each of them spend?
+#    *Expected: analog reaches 90 % at about 4 dB Ew/N0, both digital schemes at about
+#    13 dB (9 dB more energy per weight). At equal Es/N0 the LDPC link and analog are
+#    within about 1 dB of each other (both about 7 dB), uncoded q4 needs about 10 dB;
+#    the LDPC link spends 4 channel uses per weight, 8 times analog's 0.5.*
 # 2. Rebuild the uncoded q4 scheme's weights with `MMSE()` instead of `ML()` at 8 and
 #    12 dB. Does the Bayesian denoiser help a digital link? (The receiver hands it a
 #    per-weight noise variance from the bit error estimate; see
-#    [Digital transmission](../../digital/).)
+#    [Digital transmission](../../digital/).) *Expected: no; MMSE is below ML at both
+#    points, about 11 % against 64 % at 8 dB and 88 % against 98 % at 12 dB.*
 # 3. Send 8-bit weights (`"q8"`) on the uncoded QPSK link. Predict the channel uses per
 #    weight and the Es/N0 at which the BER is 1e-3, then check both with the link.
+#    *Expected: 4 channel uses per weight; BER 1e-3 at 9.80 dB, measured within 15 %.*
 #
 # Solutions: [03 solutions](../03_modulation_schemes_solutions/).
+#
+# ## References
+#
+# * J. G. Proakis and M. Salehi, *Digital Communications*, 5th ed., McGraw-Hill, 2008
+#   (Gray-mapped QPSK and its bit error rate `Q(sqrt(2Eb/N0)) = Q(sqrt(Es/N0))`).
+# * 3GPP TS 38.212, "NR; Multiplexing and channel coding," Release 16 (the 5G LDPC
+#   codes).
+# * T. Richardson and R. Urbanke, *Modern Coding Theory*, Cambridge University Press,
+#   2008 (LDPC codes and their thresholds).
+# * J. Hoydis, S. Cammerer, F. Ait Aoudia, A. Vem, N. Binder, G. Marcus and A. Keller,
+#   "Sionna: An Open-Source Library for Next-Generation Physical Layer Research,"
+#   arXiv:2203.11854, 2022 (the mapper, demapper and LDPC blocks used here).
+# * Y. Shao, S. C. Liew and D. Gündüz, "Denoising Noisy Neural Networks: A Bayesian
+#   Approach with Compensation," *IEEE Transactions on Signal Processing*, vol. 71,
+#   pp. 2460–2474, 2023, arXiv:2105.10699.
