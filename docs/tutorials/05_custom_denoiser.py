@@ -184,13 +184,40 @@ assert {r["denoiser"] for r in rows} == {"ml", "mmse", "soft"}
 shutil.rmtree(out)  # the temporary results folder
 
 # %% [markdown]
+# ## Takeaways
+#
+# * A denoiser is one method, `denoise(y, no_w, prior)`; its shrinkage function says
+#   what it does, and a closed form on pure noise tests it before any network does.
+# * Registered under a name, it runs from YAML beside the built-in receivers, with the
+#   same options (`recalibrate`, `prior_scope`, `label`).
+# * Weight MSE and accuracy can disagree: judge a denoiser by accuracy, on shared draws.
+#
 # ## Exercises
 #
 # 1. Add `tau: 1.0` and `tau: 2.0` entries (give each a `label`, e.g. `soft1`). Which
-#    threshold is best at 4 dB? Is the best weight MSE also the best accuracy?
+#    threshold gives the lowest weight MSE at 4 dB? Is the lowest weight MSE also the
+#    best accuracy? *Expected: τ = 0.5 has the lowest weight MSE (about 25 % below
+#    ML's), τ = 2 a higher one than ML; yet ML has by far the best accuracy (about 73 %
+#    against 25 % for τ = 0.5, and chance, 10 %, for τ ≥ 1; 2 draws).*
 # 2. Soft thresholding shrinks weights just as MMSE does. Add `recalibrate: 500` to the
-#    soft entry: how much accuracy does batch-norm recalibration give back?
-# 3. Make the threshold per layer: set `prior_scope: layer` in the entry and use
-#    `prior.layer_mean` (what does `Link.denoise` pass?). Check `tau=0` still equals ML.
+#    τ = 0.5 entry: how much accuracy does batch-norm recalibration give back?
+#    *Expected: from about 25 % to about 91 %, above ML's 73 %: recalibration undoes
+#    the shrinkage's scaling of every layer.*
+# 3. Make the threshold per layer: set `prior_scope: layer` in the entry. What does
+#    `Link.denoise` now pass as `prior.mean`, and does the class need to change? Check
+#    that `tau: 0` with a per-layer prior still equals ML. *Expected: `prior.mean` becomes
+#    a vector with one value per weight (each weight gets its own layer's mean), which
+#    `y - prior.mean` already handles: no change to the class; `tau: 0` gives ML's
+#    weights exactly (the same weight MSE in every draw).*
 #
 # Solutions: [05 solutions](../05_custom_denoiser_solutions/).
+#
+# ## References
+#
+# * D. L. Donoho, "De-noising by soft-thresholding," *IEEE Transactions on Information
+#   Theory*, vol. 41, no. 3, pp. 613–627, 1995.
+# * D. L. Donoho and I. M. Johnstone, "Ideal spatial adaptation by wavelet shrinkage,"
+#   *Biometrika*, vol. 81, no. 3, pp. 425–455, 1994.
+# * Y. Shao, S. C. Liew and D. Gündüz, "Denoising Noisy Neural Networks: A Bayesian
+#   Approach with Compensation," *IEEE Transactions on Signal Processing*, vol. 71,
+#   pp. 2460–2474, 2023, arXiv:2105.10699 (MMSE_pb, the built-in Bayesian denoisers).
