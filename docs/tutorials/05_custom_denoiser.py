@@ -82,6 +82,10 @@ class SoftThreshold(Denoiser):
 
 
 # %% [markdown]
+# (Running the cell above a second time in the same kernel raises "A denoiser named
+# 'soft' is already registered": the registry refuses duplicates so that two plugins
+# cannot silently shadow each other. Restart the kernel, or register under a new name.)
+#
 # ## The shrinkage function
 #
 # What each denoiser does to one received weight, with the prior mean at 0 and the

@@ -119,3 +119,17 @@ def test_tutorial_runs_as_a_plain_script(path, tmp_path):
         timeout=900,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+
+
+def test_show_saves_figures_and_prints_text_outside_a_notebook(tmp_path, monkeypatch, capsys):
+    """What a tutorial run as a script does with its figures and Markdown tables."""
+    from airmodel.quickstart import in_notebook, new_figure, show
+
+    monkeypatch.chdir(tmp_path)
+    assert not in_notebook()
+    fig, (ax,) = new_figure()
+    ax.plot([0, 1], [0, 1])
+    path = show(fig, "line")
+    assert path == Path("runs/tutorials/line.png") and path.read_bytes()[:4] == b"\x89PNG"
+    assert show("| a |\n|---|") is None
+    assert "| a |" in capsys.readouterr().out
