@@ -148,15 +148,17 @@ shutil.rmtree(out)  # the temporary results folder
 #
 # 1. Run 10 rounds with ML at Es/N0 = −15, −5 and 5 dB and without noise
 #    (`sweep.snr_db=[-15, -5, 5, .inf]`). From which Es/N0 is the final accuracy within
-#    3 points of the noise-free run? *Expected: EX1*
+#    3 points of the noise-free run? *Expected: from −5 dB (about 90 % against the
+#    noise-free 87 %); at −15 dB about 4 points behind (83 %).*
 # 2. Add `{name: mmse_pb, select: validation}` (MMSE_pb with (λ, β) chosen every round
 #    on 100 labelled training images) next to ML and MMSE, 10 rounds at −5 dB. Does the
-#    bias term help? *Expected: EX2*
+#    bias term help? *Expected: yes against MMSE, not against ML: MMSE_pb about 90 %,
+#    level with ML, where MMSE ends at about 58 %.*
 # 3. Replace the AWGN uplink by Rayleigh fading with truncated channel inversion
 #    (`channel: {name: rayleigh, options: {block_length: 1, power_control:
 #    truncated_inversion, inversion_threshold: 0.1}}`, as the config's comment says).
 #    What fraction of the symbols is not sent (compare `skipped_fraction` with
-#    `1 − e^{−0.1}`)? *Expected: 9.5 %, measured within 0.5 points in every round.*
+#    `1 − e^{−0.1}`)? *Expected: 9.5 %, measured within 0.5 points (9.6 %).*
 #
 # Solutions: [06 solutions](../06_federated_solutions/).
 #

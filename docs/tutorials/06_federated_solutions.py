@@ -62,7 +62,11 @@ def feel(name, *overrides):
 # ## Exercise 1: from −15 dB to no noise
 #
 # At −15 dB the noise per weight is 31.6 times the averaged update's power; ML still
-# trains, more slowly. The noise-free run (`.inf`) is the reference; EX1TEXT
+# trains, more slowly. The noise-free run (`.inf`) is the reference:
+# from −5 dB on, ML's final accuracy is within 3 points of it (about 89–90 % against
+# 87 %: the noise is within run-to-run variation), at −15 dB about 4 points behind
+# (83 %). Noise averages out over rounds because each round's update is small: −5 dB
+# would leave noisy *inference* (tutorial 1) at chance.
 
 # %%
 rows = feel("esno", "sweep.snr_db=[-15, -5, 5, .inf]", "receiver.denoisers=[ml]")
@@ -72,13 +76,18 @@ for r in rows:
         assert abs(ratio / 10 ** (-r["snr_db"] / 10) - 1) < 1e-3
 final = {r["snr_db"]: r["accuracy"] for r in rows}
 print({k: f"{v:.1%}" for k, v in final.items()})
+inf = float("inf")
+assert abs(final[-5] - final[inf]) < 0.03 and abs(final[5] - final[inf]) < 0.03
+assert final[inf] - final[-15] > 0.03
 
 # %% [markdown]
 # ## Exercise 2: MMSE_pb with validation selection
 #
 # The bias term β can undo part of MMSE's shrinkage; (λ, β) are chosen every round on
 # 100 labelled training images, at the price of one model evaluation per grid cell
-# (`evaluations` in the rows). EX2TEXT
+# (`evaluations` in the rows). Yes, the compensation helps: MMSE_pb ends at about
+# 90 %, level with ML (about 90 %), where plain MMSE's shrinkage leaves 58 %. It removes
+# MMSE's loss; it does not beat ML here.
 
 # %%
 rows = feel(
@@ -89,6 +98,8 @@ rows = feel(
 acc2 = {r["denoiser"]: r["accuracy"] for r in rows}
 assert all(r["evaluations"] > 0 for r in rows if r["denoiser"].startswith("mmse_pb"))
 print({k: f"{v:.1%}" for k, v in acc2.items()})
+pb = acc2["mmse_pb[validation]"]
+assert pb > acc2["mmse"] + 0.2 and abs(pb - acc2["ml"]) < 0.03
 
 # %% [markdown]
 # ## Exercise 3: Rayleigh fading with truncated channel inversion
