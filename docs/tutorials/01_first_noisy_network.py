@@ -30,7 +30,7 @@
 # noise as `y = x + n`. No wireless background needed.
 #
 # **Time.** About 35 minutes: 10 to read and run, 25 for the exercises. The code runs in
-# about 15 s on 2 CPU cores (the first run in a fresh clone also trains the model once,
+# about 10 s on 2 CPU cores (the first run in a fresh clone also trains the model once,
 # about 30 s, and caches it in `runs/models/quickstart`, as `make demo` does).
 #
 # **Run it.** In the browser:

@@ -14,7 +14,7 @@
 # # 1. Solutions: your first noisy network
 #
 # Solutions to the exercises of [tutorial 1](../01_first_noisy_network/). Each states the
-# expected result and checks it with an `assert`. About 15 s on 2 CPU cores.
+# expected result and checks it with an `assert`. About 10 s on 2 CPU cores.
 
 # %%
 import math

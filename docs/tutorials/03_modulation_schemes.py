@@ -34,7 +34,7 @@
 # QAM constellations.
 #
 # **Time.** About 35 minutes: 15 to read and run, 20 for the exercises. The code runs in
-# about 40 s on 2 CPU cores (the LDPC decoder is the slow part).
+# about 20 s on 2 CPU cores (the LDPC decoder is the slow part).
 #
 # **Run it.** [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F03_modulation_schemes.py)
 # · `python docs/tutorials/03_modulation_schemes.py` · terms: [Glossary](../../glossary/).

@@ -14,7 +14,7 @@
 # # 3. Solutions: comparing modulation schemes
 #
 # Solutions to the exercises of [tutorial 3](../03_modulation_schemes/). Each states the
-# expected result and checks it with an `assert`. About 40 s on 2 CPU cores.
+# expected result and checks it with an `assert`. About 20 s on 2 CPU cores.
 
 # %%
 import torch

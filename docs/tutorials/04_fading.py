@@ -35,7 +35,7 @@
 # shrinkage, `no_w`). Complex numbers (`|h|²`); the exponential distribution.
 #
 # **Time.** About 40 minutes: 15 to read and run, 25 for the exercises. The code runs in
-# about 20 s on 2 CPU cores.
+# about 10 s on 2 CPU cores.
 #
 # **Run it.** [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F04_fading.py)
 # · `python docs/tutorials/04_fading.py` · terms: [Glossary](../../glossary/).

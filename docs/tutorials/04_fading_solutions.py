@@ -14,7 +14,7 @@
 # # 4. Solutions: fading
 #
 # Solutions to the exercises of [tutorial 4](../04_fading/). Each states the expected
-# result and checks it with an `assert`. About 15 s on 2 CPU cores.
+# result and checks it with an `assert`. About 10 s on 2 CPU cores.
 
 # %%
 import torch

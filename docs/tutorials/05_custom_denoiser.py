@@ -35,7 +35,7 @@
 # `+bn500`). Python classes and decorators; reading a YAML file.
 #
 # **Time.** About 40 minutes: 15 to read and run, 25 for the exercises. The code runs in
-# about 25 s on 2 CPU cores.
+# about 10 s on 2 CPU cores.
 #
 # **Run it.** [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F05_custom_denoiser.py)
 # · `python docs/tutorials/05_custom_denoiser.py` · terms: [Glossary](../../glossary/).

@@ -15,7 +15,7 @@
 #
 # Solutions to the exercises of [tutorial 5](../05_custom_denoiser/). The denoiser class
 # is repeated from the tutorial. Each exercise states its expected result and checks it
-# with an `assert`. About 25 s on 2 CPU cores.
+# with an `assert`. About 10 s on 2 CPU cores.
 
 # %%
 import torch

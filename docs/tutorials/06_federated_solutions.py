@@ -15,7 +15,7 @@
 #
 # Solutions to the exercises of [tutorial 6](../06_federated/), with 10 rounds each to
 # keep the notebook short. Each states the expected result and checks it with an
-# `assert`. About 60 s on 2 CPU cores.
+# `assert`. About 45 s on 2 CPU cores.
 
 # %%
 import math
