@@ -31,7 +31,7 @@
 #
 # **Time.** About 35 minutes: 10 to read and run, 25 for the exercises. The code runs in
 # about 10 s on 2 CPU cores (the first run in a fresh clone also trains the model once,
-# about 30 s, and caches it in `runs/models/quickstart`, as `make demo` does).
+# a few seconds more, and caches it in `runs/models/quickstart`, as `make demo` does).
 #
 # **Run it.** In the browser:
 # [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F01_first_noisy_network.py)
