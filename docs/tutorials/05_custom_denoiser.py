@@ -201,11 +201,11 @@ shutil.rmtree(out)  # the temporary results folder
 # 1. Add `tau: 1.0` and `tau: 2.0` entries (give each a `label`, e.g. `soft1`). Which
 #    threshold gives the lowest weight MSE at 4 dB? Is the lowest weight MSE also the
 #    best accuracy? *Expected: τ = 0.5 has the lowest weight MSE (about 25 % below
-#    ML's), τ = 2 a higher one than ML; yet ML has by far the best accuracy (about 73 %
-#    against 25 % for τ = 0.5, and chance, 10 %, for τ ≥ 1; 2 draws).*
+#    ML's), τ = 2 a higher one than ML; yet ML has by far the best accuracy (about 70 %
+#    against 25–40 % for τ = 0.5, and about chance, 10–12 %, for τ ≥ 1; 2 draws).*
 # 2. Soft thresholding shrinks weights just as MMSE does. Add `recalibrate: 500` to the
 #    τ = 0.5 entry: how much accuracy does batch-norm recalibration give back?
-#    *Expected: from about 25 % to about 91 %, above ML's 73 %: recalibration undoes
+#    *Expected: from 25–40 % to about 91 %, above ML's 70 %: recalibration undoes
 #    the shrinkage's scaling of every layer.*
 # 3. Make the threshold per layer: set `prior_scope: layer` in the entry. What does
 #    `Link.denoise` now pass as `prior.mean`, and does the class need to change? Check

@@ -63,10 +63,10 @@ class SoftThreshold(Denoiser):
 #
 # * Exercise 1: `soft0.5`, `soft1`, `soft2`. The weights are not sparse: τ = 0.5 gives
 #   the lowest weight MSE (about 25 % below ML's), τ = 2 zeroes so many weights that its
-#   MSE exceeds ML's; and the lowest MSE does not give the best accuracy: ML about 73 %,
-#   τ = 0.5 about 25 %, τ ≥ 1 chance (10 %).
+#   MSE exceeds ML's; and the lowest MSE does not give the best accuracy: ML about 70 %,
+#   τ = 0.5 25–40 %, τ ≥ 1 about chance (10–12 %).
 # * Exercise 2: `soft0.5+bn500`: recalibration more than recovers what shrinkage cost
-#   (about 91 %, against 25 % for `soft0.5` and 73 % for `ml`).
+#   (about 91 %, against 25–40 % for `soft0.5` and about 70 % for `ml`).
 # * Exercise 3: nothing to change in the class. With `prior_scope: layer`,
 #   `Link.denoise` fits one prior per on-air tensor and `prior.mean` is a per-weight
 #   vector (each weight gets its layer's mean), which `y - prior.mean` already handles.
