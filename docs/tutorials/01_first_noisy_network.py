@@ -137,7 +137,7 @@ for name, (st, acc) in results.items():
 # * the Gaussian MMSE estimator's MSE is `σ_w² σ_n² / (σ_w² + σ_n²)`, for any weight
 #   distribution with those moments (it is linear in `y`).
 #
-# With N = 77,082 on-air weights the empirical MSE is within `3·sqrt(2/N) ≈ 1.1 %` of its
+# With N = 77,082 on-air weights the empirical MSE is within `3·sqrt(2/N) ≈ 1.5 %` of its
 # expectation with 99.7 % probability; the assertions below use 3 % (MMSE's prior is
 # itself estimated from `y`).
 
