@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # empty (PyPI's CUDA build) or name a CUDA index (.../whl/cu128).
 TORCH_INDEX ?=
 
-.PHONY: setup test test-all demo lint docs results-page bench clean
+.PHONY: setup test test-all demo lint docs results-page bench clean tutorials-scripts
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -45,6 +45,15 @@ results-page: $(STAMP)
 # object or a failing tutorial cell (mkdocs-jupyter executes docs/tutorials/*.py) fails.
 docs: $(STAMP)
 	OMP_NUM_THREADS=1 NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# tutorials-scripts: every tutorial and solution (docs/tutorials/0*.py) as a plain
+# `python file.py` (`make docs` runs them as notebooks), two at a time, one torch thread
+# each; the model cache is filled first. A failure prints that script's output and fails.
+tutorials-scripts: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -c "from airmodel.quickstart import start_tutorial; start_tutorial()"
+	ls docs/tutorials/0*.py | OMP_NUM_THREADS=1 MPLBACKEND=Agg xargs -P 2 -I{} sh -c \
+	  'log=$$(mktemp); if $(BIN)/python {} > $$log 2>&1; then echo "ok   {}"; rm -f $$log; \
+	   else cat $$log; echo "FAILED: python {} (output above)" >&2; rm -f $$log; exit 1; fi'
 
 clean:
 	rm -rf $(VENV) results site .pytest_cache .cache/mkdocs-jupyter

@@ -26,7 +26,14 @@ from airmodel.builder import build_data, build_model
 from airmodel.config import ExperimentConfig, load_config
 from airmodel.resources import find_config
 
-__all__ = ["Quickstart", "load_quickstart", "start_tutorial", "work_from_repo_root"]
+__all__ = [
+    "Quickstart",
+    "load_quickstart",
+    "new_figure",
+    "show",
+    "start_tutorial",
+    "work_from_repo_root",
+]
 
 
 @dataclass
@@ -82,3 +89,59 @@ def start_tutorial(threads: int = 1) -> Quickstart:
     work_from_repo_root()
     torch.set_num_threads(threads)
     return load_quickstart()
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (mkdocs-jupyter, JupyterLab), False in a script."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # IPython is not a dependency of airmodel
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def new_figure(ncols: int = 1, panel: tuple[float, float] = (4.6, 3.2)):
+    """A matplotlib Figure with its own Agg canvas and ``ncols`` axes side by side.
+
+    pyplot and the process's backend are left alone, so a tutorial draws the same
+    figure in a notebook and in a script. Returns ``(fig, [ax, ...])``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(panel[0] * ncols, panel[1]), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig, list(fig.subplots(1, ncols, squeeze=False)[0])
+
+
+def show(obj: Any, name: str = "figure") -> Path | None:
+    """Show a figure or a Markdown text the same way in a notebook and a script.
+
+    In a notebook: a matplotlib Figure is displayed as a PNG, a string as Markdown.
+    In a plain script (``python docs/tutorials/01_....py``): a string is printed and
+    a Figure saved to ``runs/tutorials/<name>.png`` (relative to the working
+    directory, the repository root after :func:`start_tutorial`), whose path is
+    printed and returned.
+    """
+    from io import BytesIO
+
+    is_figure = hasattr(obj, "savefig")
+    if not in_notebook():
+        if not is_figure:
+            print(obj)
+            return None
+        path = Path("runs/tutorials") / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        obj.savefig(path, dpi=100, bbox_inches="tight")
+        print(f"[figure saved to {path}]")
+        return path
+    from IPython.display import Image, Markdown, display
+
+    if is_figure:
+        buf = BytesIO()
+        obj.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+        display(Image(buf.getvalue()))
+    else:
+        display(Markdown(str(obj)))
+    return None

@@ -13,7 +13,8 @@
 # %% [markdown]
 # # 2. Solutions: SNR bookkeeping by hand
 #
-# Solutions to the exercises of [tutorial 2](../02_snr_bookkeeping/).
+# Solutions to the exercises of [tutorial 2](../02_snr_bookkeeping/). Each states the
+# expected result and checks it with an `assert`. About 10 s on 2 CPU cores.
 
 # %%
 import torch
@@ -36,7 +37,8 @@ from airmodel.transmitter.payload import flatten
 # %% [markdown]
 # ## Exercise 1: the Es/N0 for a 10 dB WNR
 #
-# `Es/N0 = WNR + 10 log10(1 + μ²/σ_w²)`: the mean of the weights costs that much.
+# `Es/N0 = WNR + 10 log10(1 + μ²/σ_w²)`: the mean of the weights costs that much, here
+# about 0.001 dB (`μ²/σ_w²` below 10⁻³), so the answer is 10.00 dB to two decimals.
 
 # %%
 w, spec = flatten(sd, "paper")
@@ -46,13 +48,18 @@ esno = 10 + 10 * math.log10(1 + mu**2 / var_w)
 _, stats = Link("awgn")(sd, esno, seed=0)
 print(f"Es/N0 = {esno:.4f} dB gives WNR {stats.wnr_db:.4f} dB")
 assert abs(stats.wnr_db - 10) < 1e-3
+assert abs(esno - 10) < 0.01
 
 # %% [markdown]
 # ## Exercise 2: no noise, double precision: bit-exact
+#
+# Without noise the receiver multiplies back by exactly the scale the transmitter
+# divided by; in double precision that round trip is exact for every float32 weight,
+# and the batch-norm tensors never left. Expected: all 56 tensors equal.
 
 # %%
 sd_hat, _ = Link("awgn", precision="double")(sd, float("inf"), seed=0)
-assert all(torch.equal(sd[k], sd_hat[k]) for k in sd)
+assert all(torch.equal(sd[k], sd_hat[k]) for k in sd) and len(sd) == 56
 print(f"all {len(sd)} tensors rebuilt bit-exactly")
 
 # %% [markdown]
@@ -60,7 +67,8 @@ print(f"all {len(sd)} tensors rebuilt bit-exactly")
 #
 # `σ_w = 0.05`, `μ = 0.1`: `10 log10(1 + μ²/σ_w²) = 10 log10(5) = 6.99 dB`. The scale
 # follows the second moment `P_s = μ² + σ_w²`, so the noise grows with `μ` while the
-# variance does not.
+# variance does not. With the sample's own mean and variance (seed 0) the prediction is
+# 6.97 dB; the link agrees within 0.001 dB.
 
 # %%
 g = torch.Generator().manual_seed(0)

@@ -14,12 +14,13 @@
 # # 5. Solutions: your own denoiser
 #
 # Solutions to the exercises of [tutorial 5](../05_custom_denoiser/). The denoiser class
-# is repeated from the tutorial.
+# is repeated from the tutorial. Each exercise states its expected result and checks it
+# with an `assert`. About 10 s on 2 CPU cores.
 
 # %%
 import torch
 
-from airmodel.quickstart import start_tutorial
+from airmodel.quickstart import show, start_tutorial
 
 # From the repository root (configs/, and the model cache runs/ of `make demo`), one
 # torch thread: the digits ResNet-8 (trained once, then read from runs/), the test split
@@ -29,10 +30,9 @@ q = start_tutorial()
 cfg, model, data, clean, sd = q.cfg, q.model, q.data, q.clean, q.state_dict
 print(f"clean test accuracy {clean:.2%} on {len(data.test)} images")
 
+import shutil
 import tempfile
 from pathlib import Path
-
-from IPython.display import Markdown
 
 from airmodel.evaluation.report import accuracy_table
 from airmodel.evaluation.results import read_results
@@ -62,13 +62,15 @@ class SoftThreshold(Denoiser):
 # ## Exercises 1–3 in one sweep (4 dB, 2 draws)
 #
 # * Exercise 1: `soft0.5`, `soft1`, `soft2`. The weights are not sparse: τ = 0.5 gives
-#   the lowest weight MSE, τ = 2 zeroes so many weights that its MSE exceeds ML's; and
-#   even the lowest MSE does not give the best accuracy (ML's).
+#   the lowest weight MSE (about 25 % below ML's), τ = 2 zeroes so many weights that its
+#   MSE exceeds ML's; and the lowest MSE does not give the best accuracy: ML about 70 %,
+#   τ = 0.5 25–40 %, τ ≥ 1 about chance (10–12 %).
 # * Exercise 2: `soft0.5+bn500`: recalibration more than recovers what shrinkage cost
-#   (compare it with `soft0.5` and with `ml`).
+#   (about 91 %, against 25–40 % for `soft0.5` and about 70 % for `ml`).
 # * Exercise 3: nothing to change in the class. With `prior_scope: layer`,
 #   `Link.denoise` fits one prior per on-air tensor and `prior.mean` is a per-weight
 #   vector (each weight gets its layer's mean), which `y - prior.mean` already handles.
+#   `soft0[layer]` has ML's weight MSE in every draw (asserted).
 
 # %%
 out = Path(tempfile.mkdtemp())
@@ -93,16 +95,24 @@ evaluation: {{threads: 1}}
 """)
 folder = run_experiment(load_config(out / "soft.yaml"), progress=False)
 meta, rows = read_results(folder)
-display(Markdown(accuracy_table(rows)))
-mse = {}
+show(accuracy_table(rows))  # test accuracy [%], mean ± std over 2 draws
+draws, acc_draws = {}, {}
 for r in rows:
-    mse.setdefault(r["denoiser"], []).append(r["weight_mse"])
-for k, v in mse.items():
-    print(f"{k:16s} weight MSE {sum(v) / len(v):.3e}")
+    draws.setdefault(r["denoiser"], []).append(r["weight_mse"])
+    acc_draws.setdefault(r["denoiser"], []).append(r["accuracy"])
+mse = {k: sum(v) / len(v) for k, v in draws.items()}  # means over the 2 draws
+acc = {k: sum(v) / len(v) for k, v in acc_draws.items()}
+for k in mse:
+    print(f"{k:16s} weight MSE {mse[k]:.3e}  accuracy {acc[k]:6.1%}")
+shutil.rmtree(out)  # the temporary results folder
 # tau = 0 with a per-layer prior is still ML: the same weights, hence the same MSE.
 assert all(
-    abs(a - b) < 1e-12 for a, b in zip(mse["soft0[layer]"], mse["ml"], strict=True)
+    abs(a - b) < 1e-12 for a, b in zip(draws["soft0[layer]"], draws["ml"], strict=True)
 )
 # The weights are not sparse: a small threshold lowers the MSE, a large one zeroes too
 # many weights and raises it above ML's.
-assert mse["soft0.5"][0] < mse["ml"][0] < mse["soft2"][0]
+assert mse["soft0.5"] < mse["ml"] < mse["soft2"]
+# ... and yet ML keeps the best accuracy of the un-recalibrated receivers; recalibration
+# turns soft0.5 from the worst into the best.
+assert acc["ml"] > acc["soft0.5"] + 0.2 and max(acc["soft1"], acc["soft2"]) < 0.15
+assert acc["soft0.5+bn500"] > acc["ml"]

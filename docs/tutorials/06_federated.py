@@ -13,16 +13,37 @@
 # %% [markdown]
 # # 6. Over-the-air federated learning in twenty rounds
 #
-# Ten devices each hold a slice of the digits training set (the paper's non-IID split:
-# some IID images plus one single-label shard). Each round four of them train the
-# current model locally for two epochs and send their updates *at the same time, on
-# the same frequencies*: the channel adds the analog signals, so the server receives
-# the **sum** of the updates plus noise, in one channel use per two weights whatever the
-# number of devices (over-the-air computation). The server divides by the number of
-# devices, denoises the average with ML or MMSE, and updates the global model.
+# **Federated learning**: devices that each hold private data train a shared model
+# without sending the data; a server repeatedly sends the current model out and averages
+# what comes back (FedAvg; McMahan et al. 2017). Here ten devices each hold a slice of
+# the digits training set, **non-IID** as in the paper (not identically distributed:
+# each device has some images drawn at random plus one shard of a single digit). Each
+# **round**, four of them train the current model locally for two epochs and send their
+# updates *at the same time, on the same frequencies*: the channel adds the analog
+# signals, so the server receives the **sum** of the updates plus noise, in one channel
+# use per two weights whatever the number of devices (**over-the-air computation**;
+# federated edge learning, FEEL). The server divides by the number of devices, denoises
+# the average with ML or MMSE, and updates the global model.
+#
+# **Learning goals.** After this tutorial you can
+#
+# * run an over-the-air federated learning experiment from a config and read its
+#   accuracy-per-round curve;
+# * check the uplink's noise per weight against Es/N0 and the update's power;
+# * explain why MMSE's shrinkage, harmless-looking per round, slows training.
+#
+# **Prerequisites.** [Tutorial 1](../01_first_noisy_network/) (Es/N0, ML, MMSE) and
+# [tutorial 4](../04_fading/) for exercise 3. SGD training of a network; what an
+# epoch is.
+#
+# **Time.** About 40 minutes: 15 to read and run, 25 for the exercises. The code runs in
+# about 30 s on 2 CPU cores.
+#
+# **Run it.** [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F06_federated.py)
+# · `python docs/tutorials/06_federated.py` · terms: [Glossary](../../glossary/).
 #
 # Config: `configs/feel_quickstart.yaml` with 20 rounds, one Es/N0 (−5 dB, of the
-# summed signal per complex symbol). About 30 s on 2 CPU cores.
+# summed signal per complex symbol).
 
 # %%
 import tempfile
@@ -90,42 +111,66 @@ assert final["mmse"] < final["ml"]  # the shrinkage bias discussed below
 # %% [markdown]
 # ## The curves
 #
-# Colour = receiver (the same colours as in every airmodel plot), line style = Es/N0.
+# Test accuracy every 5 rounds. Colour and line style both by receiver (the same
+# colours as in every airmodel plot), so the figure reads in grey too.
 
 # %%
-from io import BytesIO
+import shutil
 
-from IPython.display import Image
+from airmodel.quickstart import new_figure, show
 
-from airmodel.evaluation.plot import figure_accuracy
-
-fig = figure_accuracy(
-    rows,
-    x="round",
-    curve="denoiser",
-    dash="snr_db",
-    dash_unit=" dB",
-    xlabel="communication round",
-    title="FEEL, ResNet-8 on digits, 1 run",
-)
-buf = BytesIO()
-fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-Image(buf.getvalue())
+fig, (ax,) = new_figure()
+for den, colour, style in [("ml", "#332288", "o-"), ("mmse", "#CC6677", "s--")]:
+    pts = [r for r in rows if r["denoiser"] == den]
+    ax.plot([r["round"] for r in pts], [100 * r["accuracy"] for r in pts], style,
+            color=colour, label=den.upper())  # fmt: skip
+ax.set(xlabel="communication round", ylabel="test accuracy [%]", ylim=(0, 100))
+ax.set_title("FEEL, ResNet-8 on digits, Es/N0 −5 dB, 1 run", fontsize=9)
+ax.legend(loc="lower right")
+show(fig, "06_feel_rounds")
+shutil.rmtree(out)  # the temporary results folder
 
 # %% [markdown]
 # MMSE shrinks the averaged update towards its mean: a smaller step every round, which
 # slows training. In federated learning the denoised quantity is an *update*, not a
 # finished model, and its bias accumulates over rounds.
 #
+# ## Takeaways
+#
+# * Over-the-air computation delivers the *sum* of the devices' updates in one channel
+#   use per two weights, whatever the number of devices; the noise per averaged weight
+#   follows from Es/N0, the sum's power and the number of devices.
+# * Noise on an update averages out over rounds: ML trains at Es/N0 where noisy
+#   inference (tutorial 1) would be at chance.
+# * Shrinkage that is harmless per round accumulates into a slower training curve.
+#
 # ## Exercises
 #
-# 1. Run at Es/N0 = −15 dB. At which Es/N0 does the noise stop mattering for ML?
+# 1. Run 10 rounds with ML at Es/N0 = −15, −5 and 5 dB and without noise
+#    (`sweep.snr_db=[-15, -5, 5, .inf]`). From which Es/N0 is the final accuracy within
+#    5 points of the noise-free run? *Expected: from −5 dB (83–90 % against the
+#    noise-free 87 %); at −15 dB the lowest, about 78 %.*
 # 2. Add `{name: mmse_pb, select: validation}` (MMSE_pb with (λ, β) chosen every round
-#    on 100 labelled training images). Does the bias term help?
+#    on 100 labelled training images) next to ML and MMSE, 10 rounds at −5 dB. Does the
+#    bias term help? *Expected: yes against MMSE, not against ML: MMSE_pb about 86 %,
+#    close to ML's 90 %, where MMSE ends at about 50 %.*
 # 3. Replace the AWGN uplink by Rayleigh fading with truncated channel inversion
 #    (`channel: {name: rayleigh, options: {block_length: 1, power_control:
 #    truncated_inversion, inversion_threshold: 0.1}}`, as the config's comment says).
 #    What fraction of the symbols is not sent (compare `skipped_fraction` with
-#    `1 − e^{−0.1}`)?
+#    `1 − e^{−0.1}`)? *Expected: 9.5 %, measured within 0.5 points (9.6 %).*
 #
 # Solutions: [06 solutions](../06_federated_solutions/).
+#
+# ## References
+#
+# * H. B. McMahan, E. Moore, D. Ramage, S. Hampson and B. Agüera y Arcas,
+#   "Communication-Efficient Learning of Deep Networks from Decentralized Data,"
+#   *Proc. AISTATS*, PMLR 54, pp. 1273–1282, 2017 (FedAvg, non-IID shards).
+# * G. Zhu, Y. Wang and K. Huang, "Broadband Analog Aggregation for Low-Latency Federated
+#   Edge Learning," *IEEE Transactions on Wireless Communications*, vol. 19, no. 1,
+#   pp. 491–506, 2020 (over-the-air computation, truncated channel inversion).
+# * Y. Shao, S. C. Liew and D. Gündüz, "Denoising Noisy Neural Networks: A Bayesian
+#   Approach with Compensation," *IEEE Transactions on Signal Processing*, vol. 71,
+#   pp. 2460–2474, 2023, arXiv:2105.10699 (denoising the aggregated update; the
+#   non-IID split used here).

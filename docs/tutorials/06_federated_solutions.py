@@ -14,10 +14,12 @@
 # # 6. Solutions: federated learning
 #
 # Solutions to the exercises of [tutorial 6](../06_federated/), with 10 rounds each to
-# keep the notebook short. About 40 s on 2 CPU cores.
+# keep the notebook short. Each states the expected result and checks it with an
+# `assert`. About 45 s on 2 CPU cores.
 
 # %%
 import math
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -57,24 +59,35 @@ def feel(name, *overrides):
 
 
 # %% [markdown]
-# ## Exercise 1: −15 dB and no noise
+# ## Exercise 1: from −15 dB to no noise
 #
 # At −15 dB the noise per weight is 31.6 times the averaged update's power; ML still
-# trains, more slowly. The noise-free run (`.inf`) is the reference. Noise averages out
-# over rounds because each round's update is small.
+# trains, more slowly. The noise-free run (`.inf`) is the reference:
+# from −5 dB on, ML's final accuracy is within 5 points of it (83–90 % against 87 %:
+# after 10 rounds of one run, the noise is within run-to-run variation), at −15 dB it
+# is the lowest of the four (about 78 %). Noise averages out over rounds because each round's update is small: −5 dB
+# would leave noisy *inference* (tutorial 1) at chance.
 
 # %%
-rows = feel("low_snr", "sweep.snr_db=[-15, .inf]", "receiver.denoisers=[ml]")
+rows = feel("esno", "sweep.snr_db=[-15, -5, 5, .inf]", "receiver.denoisers=[ml]")
 for r in rows:
     if math.isfinite(r["snr_db"]):
-        assert abs(r["noise_var"] / r["signal_power"] / 10**1.5 - 1) < 1e-3
+        ratio = r["noise_var"] / r["signal_power"]
+        assert abs(ratio / 10 ** (-r["snr_db"] / 10) - 1) < 1e-3
+final = {r["snr_db"]: r["accuracy"] for r in rows}
+print({k: f"{v:.1%}" for k, v in final.items()})
+inf = float("inf")
+assert abs(final[-5] - final[inf]) < 0.05 and abs(final[5] - final[inf]) < 0.05
+assert final[-15] < min(final[-5], final[5], final[inf])
 
 # %% [markdown]
 # ## Exercise 2: MMSE_pb with validation selection
 #
 # The bias term β can undo part of MMSE's shrinkage; (λ, β) are chosen every round on
 # 100 labelled training images, at the price of one model evaluation per grid cell
-# (`evaluations` in the rows).
+# (`evaluations` in the rows). Yes, the compensation helps: MMSE_pb ends at about
+# 86 %, close to ML (about 90 %), where plain MMSE's shrinkage leaves 50 %. It removes
+# most of MMSE's loss; it does not beat ML here.
 
 # %%
 rows = feel(
@@ -82,7 +95,11 @@ rows = feel(
     "sweep.snr_db=[-5]",
     "receiver.denoisers=[ml, mmse, {name: mmse_pb, select: validation}]",
 )
+acc2 = {r["denoiser"]: r["accuracy"] for r in rows}
 assert all(r["evaluations"] > 0 for r in rows if r["denoiser"].startswith("mmse_pb"))
+print({k: f"{v:.1%}" for k, v in acc2.items()})
+pb = acc2["mmse_pb[validation]"]
+assert pb > acc2["mmse"] + 0.2 and pb > acc2["ml"] - 0.1
 
 # %% [markdown]
 # ## Exercise 3: Rayleigh fading with truncated channel inversion
@@ -103,3 +120,4 @@ rows = feel(
 for r in rows:
     print(f"skipped {r['skipped_fraction']:.4f}, theory {1 - math.exp(-0.1):.4f}")
     assert abs(r["skipped_fraction"] - (1 - math.exp(-0.1))) < 0.005
+shutil.rmtree(out)  # the temporary results folders
