@@ -67,6 +67,42 @@ def _download(root: Path) -> Path:
     return dst
 
 
+#: The only globals a CIFAR-10 python batch names: numpy's array rebuilders
+#: (and ``_codecs.encode``, how Python 3 pickles bytes at protocol 2).
+_ARRAY_GLOBALS = frozenset([("_codecs", "encode")]) | frozenset(
+    (mod, name)
+    for core in ("numpy.core", "numpy._core")
+    for mod, name in (
+        (f"{core}.multiarray", "_reconstruct"),
+        (f"{core}.numeric", "_frombuffer"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+    )
+)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Reads dicts, lists, bytes, numbers and numpy arrays; refuses any other
+    global (a class, ``os.system``, ...) before it is looked up, so a batch file
+    cannot run code."""
+
+    def find_class(self, module: str, name: str) -> object:
+        if (module, name) not in _ARRAY_GLOBALS:
+            raise pickle.UnpicklingError(
+                f"it names {module}.{name}; a CIFAR-10 batch holds only arrays, "
+                "lists and bytes, and airmodel never unpickles code"
+            )
+        return super().find_class(module, name)
+
+
+def _unpickle(f) -> dict:
+    """A CIFAR-10 batch (a python-2 pickle of a dict) read by :class:`_ArrayUnpickler`."""
+    entry = _ArrayUnpickler(f, encoding="bytes").load()
+    if not isinstance(entry, dict):
+        raise pickle.UnpicklingError(f"it holds a {type(entry).__name__}, not a dict")
+    return entry
+
+
 def _decode(entries: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     data = np.concatenate([np.asarray(e[b"data"], dtype=np.uint8) for e in entries])
     labels = np.concatenate([np.asarray(e[b"labels"], dtype=np.int64) for e in entries])
@@ -78,7 +114,7 @@ def _from_folder(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
     entries = []
     for name in _BATCHES[split]:
         with open(folder / name, "rb") as f:
-            entries.append(pickle.load(f, encoding="bytes"))
+            entries.append(_unpickle(f))
     return _decode(entries)
 
 
@@ -89,7 +125,7 @@ def _from_tar(path: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
             f = tar.extractfile(f"{FOLDER}/{name}")
             if f is None:
                 raise DatasetNotFoundError(f"{path} has no member {FOLDER}/{name}.")
-            entries.append(pickle.load(f, encoding="bytes"))
+            entries.append(_unpickle(f))
     return _decode(entries)
 
 

@@ -43,18 +43,19 @@ _RETRAIN = (
 )
 
 
-def read_torch_file(
-    path: str | Path, weights_only: bool = True, fix: str | None = None
-) -> tuple[Any, bool]:
-    """``(object, sealed)``: ``torch.load`` of ``path`` after checking its seal.
+def read_torch_file(path: str | Path, fix: str | None = None) -> tuple[Any, bool]:
+    """``(object, sealed)``: ``torch.load(weights_only=True)`` of ``path`` after
+    checking its seal.
 
+    Only tensors and plain data load: PyTorch's ``weights_only`` unpickler with
+    its default allow-list (tensors, dtypes, dicts, lists, tuples, numbers,
+    strings, ``None``); airmodel adds no type to it. A pickle that names any
+    other global (a class, ``os.system``, ...) is refused before anything runs.
     A sealed file (:func:`airmodel.integrity.seal_zip`) whose bytes changed, a
     file ``torch.load`` cannot read, and a dict recording ``"integrity"``
     without a seal raise :class:`CorruptFileError`; an unsealed file (a plain
     ``torch.save``, or an airmodel checkpoint older than the seal) is read.
 
-    :param weights_only: ``torch.load``'s; only ever applied to verified bytes
-        or to an unsealed file.
     :param fix: What the user should do about a corrupt file (default: retrain).
     """
     path = Path(path)
@@ -64,18 +65,35 @@ def read_torch_file(
     data = path.read_bytes()
     sealed = check_zip_seal(data, path, fix)
     try:
-        obj = torch.load(
-            io.BytesIO(data), map_location="cpu", weights_only=weights_only
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "pickle protocol 4" notes of odd files
+            obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # pickle/zip errors of a damaged file say nothing useful
-        first = str(err).split(". ")[0][:120]
-        what = "empty file" if not data else f"{type(err).__name__}: {first}"
-        raise CorruptFileError(path, f"torch.load fails: {what}", fix) from err
+        raise CorruptFileError(path, _load_failure(err, data), fix) from None
     if isinstance(obj, dict) and obj.get("integrity") == ZIP_INTEGRITY:
         del obj["integrity"]
         if not sealed:
             raise CorruptFileError(path, "its sha256 seal is missing or damaged", fix)
     return obj, sealed
+
+
+def _load_failure(err: Exception, data: bytes) -> str:
+    """One clause saying why ``torch.load(weights_only=True)`` refused ``data``."""
+    if not data:
+        return "torch.load fails: empty file"
+    text = str(err)
+    if text.startswith("Weights only load failed"):
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        code = next((ln for ln in lines if "GLOBAL" in ln), None)
+        if code is not None:
+            return (
+                f"it is a pickle that names code, not only tensors and plain data "
+                f"({code[:160]}); airmodel never unpickles code or classes from a file"
+            )
+        why = next((ln for ln in lines if "Unsupported" in ln), lines[-1])
+        return f"torch.load fails: not a readable weights file ({why[:120]})"
+    first = text.split(". ")[0].splitlines()[0][:120] if text else ""
+    return f"torch.load fails: {type(err).__name__}: {first}"
 
 
 def warn_unsealed(path: str | Path, obj: Mapping[str, Any]) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import io
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from airmodel.errors import UserError
+from airmodel.errors import CorruptFileError, UserError
 from airmodel.integrity import ZIP_INTEGRITY as INTEGRITY
 from airmodel.integrity import seal_zip as seal
 from airmodel.models.loading import (
@@ -37,6 +38,7 @@ __all__ = [
     "load_checkpoint",
     "portable_state_dict",
     "read_checkpoint",
+    "read_train_state",
     "save_atomic",
     "seal",
 ]
@@ -55,17 +57,14 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
     return path
 
 
-def read_checkpoint(
-    path: str | Path, weights_only: bool = True, fix: str | None = None
-) -> dict[str, Any]:
-    """Read a checkpoint dict after checking its seal.
+def read_checkpoint(path: str | Path, fix: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint dict after checking its seal; only tensors and plain
+    data load (``torch.load(weights_only=True)``, :func:`read_torch_file`).
 
-    :param weights_only: ``torch.load``'s; only ever applied to verified bytes
-        or to an unsealed file of an older airmodel.
     :param fix: What the user should do about a corrupt file (default: retrain).
     :output checkpoint: The dict ``torch.save`` wrote (``integrity`` removed).
     """
-    ckpt, sealed = read_torch_file(path, weights_only=weights_only, fix=fix)
+    ckpt, sealed = read_torch_file(path, fix=fix)
     if not isinstance(ckpt, dict):
         raise UserError(
             f"{path} holds a {type(ckpt).__name__}, not an airmodel checkpoint dict. "
@@ -74,6 +73,33 @@ def read_checkpoint(
     if not sealed:
         warn_unsealed(path, ckpt)
     return ckpt
+
+
+#: What a ``last.pt`` (training state) holds, and the type of each entry.
+_TRAIN_STATE = {
+    "model": dict, "optimizer": dict, "scheduler": dict, "epoch": int,
+    "rng_state": torch.Tensor, "config": dict,
+}  # fmt: skip
+
+
+def read_train_state(path: str | Path, fix: str) -> dict[str, Any]:
+    """The training state in ``last.pt``: tensors and plain data only.
+
+    Read like any checkpoint (:func:`read_checkpoint`: seal checked,
+    ``torch.load(weights_only=True)``, so a pickle that carries code is refused
+    before anything runs); a file without the entries :func:`train` writes
+    (``model``, ``optimizer``, ``scheduler``, ``epoch``, ``rng_state``,
+    ``config``) raises :class:`~airmodel.errors.CorruptFileError` with ``fix``.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # unsealed: the key check below decides
+        ck = read_checkpoint(path, fix=fix)
+    bad = sorted(k for k, t in _TRAIN_STATE.items() if not isinstance(ck.get(k), t))
+    if bad:
+        raise CorruptFileError(
+            path, f"not a training state: {bad} missing or of the wrong type", fix
+        )
+    return ck
 
 
 def portable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

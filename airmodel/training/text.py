@@ -29,7 +29,7 @@ from airmodel.models import get_model
 from airmodel.seed import make_generator
 from airmodel.training.checkpoint import (
     portable_state_dict,
-    read_checkpoint,
+    read_train_state,
     save_atomic,
 )
 from airmodel.training.trainer import make_scheduler, resolve_device
@@ -149,7 +149,9 @@ def train_text(
     last = out / "last.pt"
     start_epoch, wall_before = 0, 0.0
     if resume and last.is_file():
-        ck = read_checkpoint(last, weights_only=False, fix=f"Delete {last}.")
+        ck = read_train_state(
+            last, fix=f"Delete it (rm {last}) or pass --no-resume to start over."
+        )
         diff = {k: (ck["config"].get(k), config[k]) for k in _RESUME_KEYS
                 if ck["config"].get(k) != config[k]}  # fmt: skip
         if diff:

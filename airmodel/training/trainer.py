@@ -28,7 +28,7 @@ from airmodel.training.checkpoint import (
     check_state_dict,
     load_checkpoint,
     portable_state_dict,
-    read_checkpoint,
+    read_train_state,
     save_atomic,
 )
 from airmodel.training.weight_noise import WeightNoise
@@ -286,9 +286,8 @@ def train(
     start_epoch, wall_before = 0, 0.0
     last = out / "last.pt"
     if resume and last.is_file():
-        ck = read_checkpoint(
+        ck = read_train_state(
             last,
-            weights_only=False,  # optimizer/scheduler state; read only once verified
             fix=f"Delete it (rm {last}) or pass --no-resume to start this run over; "
             "the epochs it held are lost either way.",
         )

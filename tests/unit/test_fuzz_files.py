@@ -48,14 +48,14 @@ DAMAGE = dict(
 )
 
 
-def _checkpoint_damage_detected(sealed, tmp_path_factory, how, pos, byte, weights_only):
+def _checkpoint_damage_detected(sealed, tmp_path_factory, how, pos, byte):
     path = tmp_path_factory.mktemp("bad") / "last.pt"
     path.write_bytes(damage(sealed, how, pos, byte))
     with pytest.raises(CorruptFileError, match="last.pt is corrupt"):
-        read_checkpoint(path, weights_only=weights_only)
+        read_checkpoint(path)
 
 
-CHECKPOINT_DAMAGE = dict(weights_only=st.booleans(), **DAMAGE)
+CHECKPOINT_DAMAGE = dict(**DAMAGE)
 test_checkpoint_damage_detected = fast(
     _checkpoint_damage_detected, 60, **CHECKPOINT_DAMAGE
 )
