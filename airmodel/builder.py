@@ -26,7 +26,7 @@ from airmodel.evaluation.precision import (
 from airmodel.evaluation.scoring import Scorer, sample_indices
 from airmodel.link import Link
 from airmodel.models.loading import load_weights, model_from_weights
-from airmodel.models.registry import check_model
+from airmodel.models.registry import check_model, get_model
 from airmodel.modulation import SCHEMES
 from airmodel.plugins import build_denoiser, check_denoisers
 from airmodel.protocols import Scheme
@@ -44,6 +44,7 @@ __all__ = [
     "build_model",
     "build_scheme",
     "check_components",
+    "check_model_builds",
     "check_model_fits_data",
     "score_clean",
     "train_hint",
@@ -275,6 +276,13 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
             )
         except DatasetNotFoundError as err:
             raise ConfigError(f"config key `data.root`: {err}") from err
+    model, ckpt = _model_from_checkpoint(cfg, path)
+    return model.to(device).eval(), {"model_name": m.name, **ckpt}
+
+
+def _model_from_checkpoint(cfg: ExperimentConfig, path: Path) -> tuple[nn.Module, dict]:
+    """``model.name`` built and loaded with the weights of ``path`` (checked)."""
+    m = cfg.model
     try:
         state, ckpt = load_weights(path)
         recorded = ckpt.get("model_name")
@@ -292,9 +300,27 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
         )
     except (ConfigError, CorruptFileError):
         raise  # name the config key, or the file and the fix, already
+    except RegistryError as err:  # the factory's (or its import's) own error
+        raise ConfigError(f"config key `model.name`: {err}") from None
     except (ValueError, KeyError) as err:
         raise ConfigError(f"config key `model.checkpoint`: {err}") from None
-    return model.to(device).eval(), {"model_name": m.name, **ckpt}
+    return model, ckpt
+
+
+def check_model_builds(cfg: ExperimentConfig, checkpoint: str | Path | None) -> str:
+    """Build ``model`` (``--dry-run``) and, given a ``checkpoint``, load it: every
+    key and shape must match (one line listing the mismatches otherwise)."""
+    if checkpoint is None:
+        try:
+            model = get_model(cfg.model.name, options=cfg.model.options)
+        except RegistryError as err:
+            raise ConfigError(f"config key `model.name`: {err}") from None
+        what = "model builds"
+    else:
+        model, _ = _model_from_checkpoint(cfg, Path(checkpoint))
+        what = "model built, its weights fit"
+    n = sum(p.numel() for p in model.parameters())
+    return f"{what} ({len(model.state_dict())} tensors, {n:,} parameters)"
 
 
 def check_components(cfg: ExperimentConfig) -> torch.device:

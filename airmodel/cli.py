@@ -43,6 +43,15 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--no-progress", action="store_true", help="hide progress bars")
     r.add_argument(
+        "--allow-import",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="allow the config to import this Python module (and its submodules), "
+        "e.g. for model.name: MODULE:factory; repeatable (also "
+        "AIRMODEL_ALLOW_IMPORT=mod1,mod2). A config never imports code without it",
+    )
+    r.add_argument(
         "--accept-accuracy-gap",
         action="store_true",
         help="run even if the model's clean accuracy is far from what its "
@@ -151,13 +160,18 @@ def _run(args: argparse.Namespace) -> int:
     from airmodel.config import load_config
     from airmodel.evaluation.report import summary
     from airmodel.experiment import dry_run, run_experiment
+    from airmodel.imports import add_search_dir, allow_import
     from airmodel.progress import set_enabled
     from airmodel.resources import find_config
 
     if args.no_progress:  # every bar, down to LDPC decoding (airmodel.progress)
         set_enabled(False)
     shard = parse_shard(args.shard) if args.shard else None
-    cfg = load_config(find_config(args.config), args.overrides)
+    allow_import(*args.allow_import)
+    config_path = find_config(args.config)
+    if config_path is not None:
+        add_search_dir(Path(config_path).parent)  # factories next to the config
+    cfg = load_config(config_path, args.overrides)
     if args.dry_run:
         print(dry_run(cfg))
         return 0

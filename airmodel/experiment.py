@@ -20,6 +20,7 @@ from airmodel.builder import (
     build_link,
     build_model,
     check_components,
+    check_model_builds,
     resolve_precision,
     score_clean,
     train_hint,
@@ -51,6 +52,7 @@ from airmodel.progress import enabled as progress_enabled
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
 from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
+from airmodel.registry import installed_plugins
 
 __all__ = [
     "run_experiment", "dry_run", "check_denoisers", "plan_cost", "plan_counts",
@@ -85,6 +87,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
         status = "found"
     else:
         status = f"missing: will train ({m.train})"
+    status += "; " + check_model_builds(cfg, ckpt if status == "found" else None)
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = max_points(cfg.sweep) * max_draws(cfg.sweep) * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
@@ -126,6 +129,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
                 else []
             ),
             f"  denoisers: {dens}",
+            f"  plugins: {installed_plugins()}",
             body,
             *plan_cost(cfg),
             _estimate_line(cfg),

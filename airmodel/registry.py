@@ -20,12 +20,12 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from importlib.metadata import entry_points
+from importlib.metadata import distributions, entry_points
 from typing import Any, Generic, TypeVar
 
 from airmodel.errors import UserError
 
-__all__ = ["Registry", "RegistryError"]
+__all__ = ["Registry", "RegistryError", "installed_plugins"]
 
 T = TypeVar("T")
 
@@ -178,3 +178,15 @@ def _keywords(factory: Callable[..., Any]) -> set[str] | None:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             return names
     return None
+
+
+def installed_plugins() -> str:
+    """Installed entry-point plugins of every ``airmodel.*`` group, one phrase
+    (``airmodel run --dry-run`` prints it): installed code that runs when used."""
+    found = {
+        f"{ep.group}: {ep.name} = {ep.value} ({dist.name} {dist.version})"
+        for dist in distributions()
+        for ep in dist.entry_points
+        if ep.group.startswith("airmodel.")
+    }
+    return "; ".join(sorted(found)) or "none installed"

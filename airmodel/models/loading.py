@@ -219,6 +219,10 @@ def model_from_weights(
             in_channels=int(in_channels or meta.get("in_channels", 3)),
             options=options,
         )
+    except UserError as err:  # names the factory (or the module not allowed)
+        if model_name is None:  # the name came from the file
+            raise UserError(f"{what} records model_name={name!r}: {err}") from err
+        raise
     except (TypeError, ValueError, KeyError) as err:
         raise UserError(
             f"{what} asks for a model that cannot be built ({err}); give a final.pt "

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-import importlib
+import inspect
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
 
+from airmodel.imports import ImportNotAllowed, import_allowed
 from airmodel.registry import Registry, RegistryError
 
 __all__ = [
@@ -17,6 +19,7 @@ __all__ = [
     "get_model",
     "list_models",
     "register_model",
+    "declared",
     "import_factory",
 ]
 
@@ -38,25 +41,42 @@ def list_models() -> list[str]:
 
 
 def import_factory(spec: str) -> Callable[..., nn.Module]:
-    """The callable named by ``"package.module:factory"`` (``factory`` may be dotted)."""
+    """The callable named by ``"package.module:factory"`` (``factory`` may be dotted).
+
+    The module is imported only if the user allowed it
+    (:mod:`airmodel.imports`: ``--allow-import``, ``AIRMODEL_ALLOW_IMPORT``);
+    it is found on ``sys.path``, in the config file's folder and in the
+    working directory.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise RegistryError(
             f"model {spec!r}: expected a registered name ({list_models()}) or "
             "'package.module:factory'."
         )
+    obj: Any = import_allowed(module_name, f"model {spec!r}")
     try:
-        obj: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as err:
+    except AttributeError:
+        where = getattr(sys.modules.get(module_name), "__file__", module_name)
         raise RegistryError(
-            f"model {spec!r}: cannot import it ({err}). Check the module is on the "
-            "Python path and the factory name is right."
-        ) from err
+            f"model {spec!r}: {where} has no {attr!r}; check the factory's name."
+        ) from None
     if not callable(obj):
         raise RegistryError(f"model {spec!r}: {attr!r} is not callable.")
     return obj
+
+
+def declared(factory: Callable[..., Any]) -> set[str]:
+    """Parameter names ``factory``'s signature names (not what ``**kwargs`` may take)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return set()
+    return {
+        p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    }
 
 
 def check_model(name: str, options: Mapping[str, Any] | None = None) -> None:
@@ -86,12 +106,26 @@ def get_model(
     :output model: A freshly initialised ``nn.Module``.
     """
     context = {"num_classes": num_classes, "in_channels": in_channels}
-    if ":" in name:
-        reg: Registry[nn.Module] = Registry("model", "", context=tuple(context))
-        reg.add(name, import_factory(name))
-        model = reg.build(name, options, **context)
-    else:
-        model = MODELS.build(name, options, **context)
+    try:
+        if ":" in name:
+            factory = import_factory(name)
+            # A factory gets num_classes / in_channels only if its signature names
+            # them: a torchvision/timm-style ``build(**kwargs)`` takes them from
+            # ``model.options`` (e.g. {num_classes: 10}) or not at all.
+            context = {k: v for k, v in context.items() if k in declared(factory)}
+            reg: Registry[nn.Module] = Registry("model", "", context=tuple(context))
+            reg.add(name, factory)
+            model = reg.build(name, options, **context)
+        else:
+            model = MODELS.build(name, options, **context)
+    except (ImportNotAllowed, RegistryError):
+        raise
+    except Exception as err:  # the factory's own error, named as the factory's
+        given = {**context, **dict(options or {})}
+        raise RegistryError(
+            f"model factory {name!r} failed when called with {given}: "
+            f"{type(err).__name__}: {err}. Fix the factory or `model.options`."
+        ) from err
     if not isinstance(model, nn.Module):
         raise RegistryError(
             f"model {name!r} returned {type(model).__name__}, not a torch.nn.Module."

@@ -95,8 +95,9 @@ def test_corrupt_safetensors_file_says_corrupt(tmp_path):
         load_weights(path)
 
 
-def test_safetensors_with_tied_parameters(tmp_path):
+def test_safetensors_with_tied_parameters(tmp_path, monkeypatch):
     """safetensors refuses shared tensors: saved once, the alias is restored on load."""
+    monkeypatch.setenv("AIRMODEL_ALLOW_IMPORT", __name__)
     safetensors = pytest.importorskip("safetensors.torch")
     torch.manual_seed(0)
     m = TiedLM()
@@ -116,8 +117,9 @@ def test_airmodel_checkpoint_still_loads():
     assert ckpt["model_name"] == "resnet20" and ckpt["test_accuracy"] > 0.88
 
 
-def test_factory_model_and_tied_pair_over_the_link(device):
+def test_factory_model_and_tied_pair_over_the_link(device, monkeypatch):
     """Tied weights: sent once (num_air counts them once), rebuilt tied, model still tied."""
+    monkeypatch.setenv("AIRMODEL_ALLOW_IMPORT", __name__)
     torch.manual_seed(0)
     model = get_model(f"{__name__}:tied_lm", options={"vocab": 40, "dim": 8}).to(device)
     sd = model.state_dict()
@@ -134,8 +136,9 @@ def test_factory_model_and_tied_pair_over_the_link(device):
     assert torch.equal(model.out.weight, sd_hat["emb.weight"].to(device))
 
 
-def test_model_factory_from_yaml(tmp_path):
+def test_model_factory_from_yaml(tmp_path, monkeypatch):
     """`model.name: package.module:factory` + a plain state dict, run by the builder."""
+    monkeypatch.setenv("AIRMODEL_ALLOW_IMPORT", "airmodel.models.resnet_cifar")
     from airmodel.builder import build_model
 
     torch.manual_seed(0)

@@ -140,7 +140,10 @@ def test_plugin_from_yaml_through_the_cli(plugin_dist, monkeypatch, capsys):
         ("transmitter.options={x: 1}", "scheme 'analog' does not take option(s) ['x']"),
         ("transmitter.digital={code_rat: 0.5}", None),  # analog: digital options unused
         ("model.name=resnet21", "Unknown model name 'resnet21'"),
-        ("model.name=nopkg.mod:factory", "cannot import it"),
+        (
+            "model.name=nopkg.mod:factory",
+            "wants to import the Python module 'nopkg.mod'",
+        ),
         ("data.dataset=digitz|data.root=.", "Unknown dataset name 'digitz'"),
         ("model.options={depth: 3}", "does not take option(s) ['depth']"),
     ],
@@ -170,3 +173,14 @@ def test_dry_run_checks_the_device_exists(capsys):
     err = capsys.readouterr().err
     assert rc == 2
     assert "evaluation.device" in err and "no CUDA device" in err
+
+
+def test_dry_run_lists_installed_plugins(plugin_dist):
+    """Installed entry-point plugins are code that runs: `--dry-run` names each."""
+    from airmodel.registry import installed_plugins
+
+    listed = installed_plugins()
+    assert "airmodel.models: tiny = soft_plugin:tiny (soft-plugin 0.1)" in listed
+    assert "airmodel.denoisers: soft = soft_plugin:Soft (soft-plugin 0.1)" in listed
+    cfg = load_config(ROOT / "configs" / "quickstart.yaml")
+    assert f"  plugins: {listed}" in dry_run(cfg)
