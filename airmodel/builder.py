@@ -43,6 +43,7 @@ __all__ = [
     "build_link",
     "build_model",
     "build_scheme",
+    "check_checkpoint_path",
     "check_components",
     "check_model_builds",
     "check_model_fits_data",
@@ -237,11 +238,35 @@ def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:
     return f"Train one with {cmd}{then}, or add a `model.train` section."
 
 
+def check_checkpoint_path(cfg: ExperimentConfig, path: Path) -> None:
+    """A ``model.checkpoint`` the config names must be a file: a missing one is an
+    error even with a ``model.train`` section (which trains only when no
+    checkpoint is given), so a typo never trains over another model."""
+    if path.is_dir():
+        raise ConfigError(
+            f"config key `model.checkpoint`: {str(path)!r} is a folder; give the "
+            f"checkpoint file in it (e.g. {path / 'final.pt'})."
+        )
+    if not path.is_file():
+        train = (
+            " To train it with `model.train`, remove `model.checkpoint` (training "
+            f"writes {cfg.model.train.out}/final.pt)."
+            if cfg.model.train is not None
+            else ""
+        )
+        raise ConfigError(
+            f"config key `model.checkpoint`: {str(path)!r} does not exist. "
+            f"{train_hint(cfg, path)}{train}"
+        )
+
+
 def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module, dict]:
     """Load ``model.checkpoint``, or train it once with ``model.train`` and cache it."""
     m = cfg.model
     path = Path(m.checkpoint) if m.checkpoint else None
-    if path is None and m.train is not None:
+    if path is not None:
+        check_checkpoint_path(cfg, path)  # a given checkpoint is never trained
+    elif m.train is not None:
         path = Path(m.train.out) / "final.pt"
     if path is None:
         raise ConfigError(
@@ -250,11 +275,6 @@ def build_model(cfg: ExperimentConfig, device: torch.device) -> tuple[nn.Module,
             "to train one on the fly."
         )
     if not path.is_file():
-        if m.train is None:
-            raise ConfigError(
-                f"config key `model.checkpoint`: {str(path)!r} does not exist. "
-                f"{train_hint(cfg, path)}"
-            )
         t = m.train
         try:
             path = train(

@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     ``--debug`` anywhere on the line, or ``AIRMODEL_DEBUG=1``, shows it.
     """
     from airmodel.errors import debug_requested, guarded
+    from airmodel.paths import use_cache_root
 
+    use_cache_root()  # matplotlib / inductor caches under ~/.cache/airmodel
     debug, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     if argv[:1] == ["train"]:
         from airmodel.train_cli import main_train

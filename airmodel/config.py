@@ -436,6 +436,10 @@ class ExperimentConfig:
 
 # ---------------------------------------------------------------- validation
 
+#: Largest Es/N0 [dB] a sweep may name: above it the noise variance (10^(-Es/N0/10)
+#: of a unit-power payload) leaves float32's range; from ~60 dB on a model is noiseless.
+MAX_ESNO_DB = 200.0
+
 _RANGES: dict[str, tuple[float, float]] = {
     "seed": (0, 2**63 - 1),
     "model.train.epochs": (1, 10_000),
@@ -614,6 +618,28 @@ def _check(cfg: ExperimentConfig) -> None:
                 f"about -10 dB on). Use values >= {MIN_ESNO_DB:g}, e.g. --set "
                 "sweep.snr_db=[-10,0,10]."
             )
+        if math.isfinite(v) and v > MAX_ESNO_DB:
+            raise ConfigError(
+                f"config key `sweep.snr_db[{i}]`: {v:g} dB is above {MAX_ESNO_DB:g} "
+                "dB, where the noise underflows to zero (a model is noiseless from "
+                f"about 60 dB on). Use values <= {MAX_ESNO_DB:g}, or .inf for no "
+                "noise, e.g. --set sweep.snr_db=[0,10,20,.inf]."
+            )
+    twice = sorted({v for v in cfg.sweep.snr_db if cfg.sweep.snr_db.count(v) > 1})
+    if twice:
+        raise ConfigError(
+            f"config key `sweep.snr_db`: {[float(v) for v in twice]} appear(s) twice; "
+            "each Es/N0 is one row per draw: list each value once (more draws: "
+            "sweep.draws)."
+        )
+    if cfg.out_dir is None and (
+        cfg.name in ("", ".", "..") or any(c in cfg.name for c in "/\\\0")
+    ):
+        raise ConfigError(
+            f"config key `name`: {cfg.name!r} would put the results outside "
+            "results/ (it names the folder results/<name>); use a plain name such as "
+            "my_run, or give the folder itself with --set out_dir=PATH."
+        )
     if cfg.evaluation.bf16 and cfg.evaluation.precision == "auto":
         raise ConfigError(
             "config key `evaluation.bf16`: true (the old spelling of precision: bf16) "
@@ -731,13 +757,18 @@ def load_config(
         if not path.is_file():
             raise ConfigError(f"Config file {path} not found; pass a YAML file path.")
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = yaml.safe_load(path.read_text())
         except yaml.YAMLError as err:
             raise ConfigError(
                 f"{path} is not valid YAML: {_yaml_problem(err)}; fix that line."
             ) from None
         except (OSError, UnicodeDecodeError) as err:
             raise ConfigError(f"Config file {path} cannot be read: {err}.") from None
+        if data is None:
+            raise ConfigError(
+                f"Config file {path} is empty (no config keys); start from a bundled "
+                "one: `airmodel configs quickstart --out .` writes quickstart.yaml."
+            )
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of config keys at the top.")
         resolve_input_paths(data, path.resolve().parent)  # airmodel/paths.py

@@ -19,11 +19,11 @@ from airmodel.builder import (
     build_device,
     build_link,
     build_model,
+    check_checkpoint_path,
     check_components,
     check_model_builds,
     resolve_precision,
     score_clean,
-    train_hint,
 )
 from airmodel.config import (
     ConfigError,
@@ -68,13 +68,15 @@ def dry_run(cfg: ExperimentConfig) -> str:
     ckpt = m.checkpoint or (f"{m.train.out}/final.pt" if m.train else None)
     federated = cfg.experiment == "federated"  # trains from scratch: no checkpoint
     cost = "; ".join(line.strip() for line in plan_cost(cfg))
-    if not federated and (
-        ckpt is None or (not Path(ckpt).is_file() and m.train is None)
-    ):
-        hint = train_hint(cfg, ckpt) if ckpt else "Point it at a final.pt."
+    if not federated and m.checkpoint is not None:
+        try:
+            check_checkpoint_path(cfg, Path(m.checkpoint))  # never trained over
+        except ConfigError as err:
+            raise ConfigError(f"{err} (The plan's {cost}.)") from None
+    if not federated and ckpt is None:
         raise ConfigError(
-            f"config key `model.checkpoint`: {ckpt!r} does not exist. {hint} "
-            f"(The plan's {cost}.)"
+            f"config key `model.checkpoint`: None does not exist. Point it at a "
+            f"final.pt. (The plan's {cost}.)"
         )
     if cfg.data.root is not None and not Path(cfg.data.root).exists():
         raise ConfigError(

@@ -13,6 +13,13 @@ A results folder's ``config.yaml`` records input paths *portably*
 (:func:`portable_paths`): bundled resources as ``bundled:...``, others
 relative to the folder, so a committed results folder's config runs from a
 fresh clone (``airmodel run results/NAME/config.yaml``).
+
+Caches live in one folder the user can see and clear, :func:`cache_root`
+(``$AIRMODEL_CACHE_DIR``, default ``~/.cache/airmodel``): the image-folder
+decode cache, and, for the command line (:func:`use_cache_root`),
+matplotlib's config/cache (``MPLCONFIGDIR``) and the compiler caches of
+torch inductor and Triton (``TORCHINDUCTOR_CACHE_DIR``, ``TRITON_CACHE_DIR``),
+unless those variables are set already.
 """
 
 from __future__ import annotations
@@ -26,11 +33,37 @@ from typing import Any
 __all__ = [
     "BUNDLED",
     "bundled_dir",
+    "cache_root",
+    "CACHE_VARS",
     "INPUT_PATH_KEYS",
     "portable_paths",
-    "resolve_input_paths",
     "relocate_paths",
+    "resolve_input_paths",
+    "use_cache_root",
 ]
+
+#: Environment variables of other tools' caches -> sub-folder of :func:`cache_root`.
+CACHE_VARS = {
+    "MPLCONFIGDIR": "matplotlib",
+    "TORCHINDUCTOR_CACHE_DIR": "inductor",
+    "TRITON_CACHE_DIR": "triton",
+}
+
+
+def cache_root() -> Path:
+    """``$AIRMODEL_CACHE_DIR`` if set, else ``~/.cache/airmodel``."""
+    env = os.environ.get("AIRMODEL_CACHE_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "airmodel"
+
+
+def use_cache_root() -> None:
+    """Point matplotlib, torch inductor and Triton at sub-folders of
+    :func:`cache_root` (each only if its variable is unset). Called by the
+    command line before it imports them; a library import changes nothing."""
+    root = cache_root()
+    for var, sub in CACHE_VARS.items():
+        os.environ.setdefault(var, str(root / sub))
+
 
 #: Dotted config keys holding input paths.
 INPUT_PATH_KEYS = ("model.checkpoint", "data.root")

@@ -34,9 +34,12 @@ def git_commit() -> str | None:
     root = Path(__file__).resolve().parent.parent
 
     def git(*args: str) -> str:
+        # --no-optional-locks: `git status` must not refresh (rewrite) the index,
+        # which takes .git/index.lock in the user's checkout.
         return subprocess.run(
-            ["git", *args],
+            ["git", "--no-optional-locks", *args],
             cwd=root,
+            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
             text=True,
             capture_output=True,
             check=True,

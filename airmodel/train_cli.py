@@ -96,6 +96,11 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--debug", action="store_true", help="show the traceback of an error"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the tqdm bars")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an OUT/final.pt written with other settings (refused otherwise)",
+    )
     return p
 
 
@@ -139,7 +144,9 @@ def main_train(argv: Sequence[str] | None = None, debug: bool = False) -> int:
     Errors print one line (``airmodel.errors``); ``--debug`` shows the traceback.
     """
     from airmodel.errors import debug_requested, guarded
+    from airmodel.paths import use_cache_root
 
+    use_cache_root()  # matplotlib / inductor caches under ~/.cache/airmodel
     flag, argv = debug_requested(list(sys.argv[1:] if argv is None else argv))
     args = get_args_parser().parse_args(argv)
     return guarded("airmodel train", lambda: _train(args), debug or flag)
@@ -170,6 +177,7 @@ def _train(args: argparse.Namespace) -> int:
             seed=args.seed, out_dir=args.out, resume=args.resume,
             num_threads=args.threads, data_root=args.data_root,
             max_train_samples=args.max_train_samples, device=args.device,
+            overwrite=args.overwrite,
         )  # fmt: skip
         print(path)
         return 0
@@ -200,6 +208,7 @@ def _train(args: argparse.Namespace) -> int:
         weight_noise_policy=args.weight_noise_policy,
         prune=args.prune,
         prune_scope=args.prune_scope,
+        overwrite=args.overwrite,
     )
     print(path)
     return 0

@@ -22,6 +22,7 @@ from airmodel.data.info import (
     channel_stats,
     corrupt_dataset,
 )
+from airmodel.paths import cache_root
 
 __all__ = ["IMAGE_EXTENSIONS", "default_cache_dir", "load_image_folder"]
 
@@ -31,9 +32,8 @@ _CACHE_VERSION = "1"
 
 
 def default_cache_dir() -> Path:
-    """``$AIRMODEL_CACHE_DIR`` if set, else ``~/.cache/airmodel``."""
-    env = os.environ.get("AIRMODEL_CACHE_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "airmodel"
+    """``$AIRMODEL_CACHE_DIR`` if set, else ``~/.cache/airmodel`` (:func:`cache_root`)."""
+    return cache_root()
 
 
 def _parse(name: str) -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from airmodel.evaluation.results import read_results
-from airmodel.evaluation.store import Journal
+from airmodel.evaluation.store import Journal, read_nofollow
 from airmodel.evaluation.uncertainty import (
     LEVEL,
     RESAMPLES,
@@ -249,7 +249,7 @@ def _provenance(folder: Path) -> list[dict[str, Any]]:
     path = folder / "provenance.json"
     if not path.is_file():
         return []
-    data = json.loads(path.read_text())
+    data = json.loads(read_nofollow(path))
     return data if isinstance(data, list) else [data]
 
 
@@ -286,7 +286,7 @@ def run_facts(folder: str | Path) -> dict[str, str]:
     ``argv``, git commit and versions) and ``meta.json`` (clean accuracy).
     """
     folder = Path(folder)
-    cfg = yaml.safe_load((folder / "config.yaml").read_text()) or {}
+    cfg = yaml.safe_load(read_nofollow(folder / "config.yaml")) or {}
     meta, rows = read_results(folder)
     prov = _provenance(folder)
     first = prov[0] if prov else meta.get("provenance", {})

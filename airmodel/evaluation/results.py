@@ -30,7 +30,13 @@ from typing import Any
 
 import yaml
 
-from airmodel.evaluation.store import FolderLock, Journal, standard_json
+from airmodel.evaluation.store import (
+    FolderLock,
+    Journal,
+    SymlinkRefusedError,
+    read_nofollow,
+    standard_json,
+)
 from airmodel.paths import INPUT_PATH_KEYS, portable_paths, resolve_input_paths
 from airmodel.provenance import write_atomic
 from airmodel.seed import SEED_SCHEME
@@ -82,7 +88,9 @@ def _under(key: str, prefixes: Iterable[str]) -> bool:
 
 def _load_json(path: Path, what: str) -> Any:
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_nofollow(path))
+    except SymlinkRefusedError:
+        raise
     except (OSError, ValueError) as err:
         raise ValueError(
             f"{path} ({what}) is unreadable or corrupt ({err}). Restore it from a "
@@ -224,7 +232,7 @@ class ResultsFolder:
                 "folder (--set out_dir=...)."
             )
         try:
-            old = yaml.safe_load(cfg_file.read_text()) or {}
+            old = yaml.safe_load(read_nofollow(cfg_file)) or {}
         except yaml.YAMLError as err:
             raise ValueError(
                 f"{cfg_file} is corrupt ({err}). Restore it, or write to another "

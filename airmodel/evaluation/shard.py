@@ -29,6 +29,7 @@ from airmodel.evaluation.results import (
     config_diff,
     read_results,
 )
+from airmodel.evaluation.store import read_nofollow
 from airmodel.paths import resolve_input_paths
 from airmodel.seed import SEED_SCHEME, point_key
 
@@ -109,7 +110,7 @@ def merge(out: str | Path, folders: Sequence[str | Path]) -> tuple[Path, int]:
                 f"store.json/config.yaml); give the folders `airmodel run --shard` wrote."
             )
         store = _load_json(store_f, "folder identity")
-        cfg = resolve_input_paths(yaml.safe_load(cfg_f.read_text()) or {}, f)
+        cfg = resolve_input_paths(yaml.safe_load(read_nofollow(cfg_f)) or {}, f)
         if store.get("seed_scheme") != SEED_SCHEME:
             raise ValueError(
                 f"airmodel merge: {f} was written with seed scheme "

@@ -9,6 +9,11 @@
   appended and fsync'd (O(1) per row). On open a torn last line (a writer
   killed mid-write) is dropped and cut off; a bad line before the last is
   corruption and refused.
+
+Files of a results folder are opened with ``O_NOFOLLOW``
+(:func:`open_nofollow`, :func:`read_nofollow`): a symbolic link the project
+did not make (``.lock -> ~/thesis.tex``) is refused, never followed, so a
+results folder from elsewhere cannot make a run truncate or read another file.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from airmodel.errors import UserError
 from airmodel.provenance import pid_alive
 
 __all__ = [
@@ -31,9 +37,37 @@ __all__ = [
     "FolderLockedError",
     "Journal",
     "JournalCorruptError",
+    "SymlinkRefusedError",
+    "open_nofollow",
     "plain",
+    "read_nofollow",
     "standard_json",
 ]
+
+
+class SymlinkRefusedError(UserError):
+    """A file in a results folder is a symbolic link; airmodel does not follow it."""
+
+
+def open_nofollow(path: str | Path, flags: int, mode: int = 0o666) -> int:
+    """``os.open`` that refuses a symbolic link as the last component (O_NOFOLLOW)."""
+    try:
+        return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+    except OSError as err:
+        if err.errno == errno.ELOOP:  # O_NOFOLLOW met a link
+            raise SymlinkRefusedError(
+                f"{path} is a symbolic link; airmodel never opens a file of a results "
+                "folder through a link (it could point at any file). Remove it "
+                f"(rm {path}) and rerun."
+            ) from None
+        raise
+
+
+def read_nofollow(path: str | Path) -> bytes:
+    """The bytes of ``path``, refusing a symbolic link (:func:`open_nofollow`)."""
+    fd = open_nofollow(path, os.O_RDONLY)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 class FolderLockedError(ValueError):
@@ -59,7 +93,7 @@ class FolderLock:
 
     def __init__(self, folder: str | Path) -> None:
         self.path = Path(folder) / self.NAME
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
@@ -160,7 +194,11 @@ class Journal:
         self.path = Path(path)
         self.entries: list[dict[str, Any]] = []
         self.dropped_tail = 0  # bytes of a torn last line dropped on open
-        data = self.path.read_bytes() if self.path.is_file() else b""
+        data = (
+            read_nofollow(self.path)
+            if self.path.exists() or self.path.is_symlink()
+            else b""
+        )
         good = 0
         lines = data.split(b"\n")
         for i, line in enumerate(lines):
@@ -183,7 +221,7 @@ class Journal:
         self._fd = None
         if write:
             fresh = not self.path.exists()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o666)
+            self._fd = open_nofollow(self.path, os.O_WRONLY | os.O_CREAT)
             if good < len(data):
                 os.ftruncate(self._fd, good)
                 os.fsync(self._fd)

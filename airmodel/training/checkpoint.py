@@ -39,6 +39,7 @@ __all__ = [
     "portable_state_dict",
     "read_checkpoint",
     "read_train_state",
+    "refuse_replacing_final",
     "save_atomic",
     "seal",
 ]
@@ -100,6 +101,34 @@ def read_train_state(path: str | Path, fix: str) -> dict[str, Any]:
             path, f"not a training state: {bad} missing or of the wrong type", fix
         )
     return ck
+
+
+def refuse_replacing_final(
+    out: Path, config: dict[str, Any], keys: tuple[str, ...], overwrite: bool
+) -> None:
+    """Raise unless ``out/final.pt`` is absent, was written by a run of these
+    settings (``config`` on ``keys``), or ``overwrite`` is given: training never
+    replaces another model's ``final.pt`` by accident."""
+    final = out / "final.pt"
+    if overwrite or not (final.exists() or final.is_symlink()):
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            old = read_checkpoint(final).get("config")
+    except UserError:
+        old = None
+    diff = (
+        {k: (old.get(k), config[k]) for k in keys if old.get(k) != config[k]}
+        if isinstance(old, dict)
+        else "a file this run cannot read"
+    )
+    if diff:
+        raise UserError(
+            f"{final} holds another model ({diff} saved, now); training would replace "
+            "it. Train into another --out folder (model.train.out), or pass "
+            "--overwrite (overwrite=True) to replace it."
+        )
 
 
 def portable_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:

@@ -30,6 +30,7 @@ from airmodel.seed import make_generator
 from airmodel.training.checkpoint import (
     portable_state_dict,
     read_train_state,
+    refuse_replacing_final,
     save_atomic,
 )
 from airmodel.training.trainer import make_scheduler, resolve_device
@@ -88,6 +89,7 @@ def train_text(
     model_options: dict | None = None,
     data_options: dict | None = None,
     device: str | torch.device | None = "auto",
+    overwrite: bool = False,
 ) -> Path:
     """Train ``model_name`` on the text dataset ``dataset``; write ``out_dir/final.pt``.
 
@@ -100,6 +102,7 @@ def train_text(
     :param model_options: the model builder's own options (e.g. ``{"dim": 64}``).
     :param data_options: the dataset loader's (e.g. ``{"max_len": 64}``).
     :param device: ``"auto"`` (CUDA if present), ``"cpu"`` or ``"cuda"``.
+    :param overwrite: Replace an ``out_dir/final.pt`` of other settings.
     :output path: ``final.pt``.
     """
     if num_threads is not None:
@@ -132,6 +135,7 @@ def train_text(
         "num_threads": torch.get_num_threads(), "train_samples": n,
         "torch_version": str(torch.__version__),
     }  # fmt: skip
+    refuse_replacing_final(Path(out_dir), config, _RESUME_KEYS, overwrite)
     model = get_model(model_name, info.num_classes, info.in_channels, model_options)
     reset = getattr(model, "reset_parameters", None)
     if callable(reset):

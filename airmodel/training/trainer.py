@@ -29,6 +29,7 @@ from airmodel.training.checkpoint import (
     load_checkpoint,
     portable_state_dict,
     read_train_state,
+    refuse_replacing_final,
     save_atomic,
 )
 from airmodel.training.weight_noise import WeightNoise
@@ -159,6 +160,7 @@ def train(
     weight_noise_policy: str = "paper",
     prune: float | None = None,
     prune_scope: str = "global",
+    overwrite: bool = False,
 ) -> Path:
     """Train ``model_name`` on ``dataset`` and write ``out_dir/final.pt``.
 
@@ -188,6 +190,8 @@ def train(
     :param prune: kept fraction of the on-air weight tensors' entries: a fixed
         magnitude mask (``prune_scope`` ``global`` or ``layer``) taken at the
         start and re-applied after every update (:mod:`airmodel.training.pruning`).
+    :param overwrite: Replace an ``out_dir/final.pt`` of other settings (refused
+        otherwise: a mistyped folder never replaces another model).
     :output path: Path of ``final.pt``.
     """
     _check_args(epochs, batch_size, lr)
@@ -259,6 +263,7 @@ def train(
         "prune": None if prune is None else {"keep": float(prune), "scope": prune_scope},
     }  # fmt: skip
 
+    refuse_replacing_final(out, config, _RESUME_KEYS, overwrite)
     model = get_model(model_name, info.num_classes, info.in_channels)
     init_weights(model, g)
     if init_from is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
@@ -92,3 +93,29 @@ def test_scorer_tunes_malloc_only_when_asked():
         timeout=120,
     ).stdout
     assert "default {}" in out and "asked True" in out
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_provenance_probe_takes_no_git_lock(tmp_path):
+    """`git status` on a stale index would rewrite it under .git/index.lock; the
+    probe must not (issue #26 item 7): the index keeps its bytes and mtime."""
+    (tmp_path / "airmodel").mkdir()
+    shutil.copy(ROOT / "airmodel" / "provenance.py", tmp_path / "airmodel" / "p.py")
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "airmodel"\n')
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "ours")
+    index = tmp_path / ".git" / "index"
+    old = index.stat().st_mtime_ns
+    future = old + 5 * 10**9  # the tracked file's stat changes, its bytes do not
+    os.utime(tmp_path / "pyproject.toml", ns=(future, future))
+    before = index.read_bytes()
+    spec = importlib.util.spec_from_file_location(
+        "_prov_lock", tmp_path / "airmodel" / "p.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    sha = _git(tmp_path, "--no-optional-locks", "rev-parse", "HEAD")
+    assert mod.git_commit() == sha  # clean: the stale stat is not a change
+    assert index.stat().st_mtime_ns == old and index.read_bytes() == before
+    assert not (tmp_path / ".git" / "index.lock").exists()
