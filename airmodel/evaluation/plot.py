@@ -24,6 +24,7 @@ objects, ``gid="curve"`` / ``gid="clean"``); the ``plot_*`` functions save it.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import zlib
@@ -33,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from airmodel.provenance import write_atomic
 
 __all__ = [
     "summarize",
@@ -311,9 +314,9 @@ def figure_scheme_comparison(
 
 def _save(fig, path: str | Path) -> Path:
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    tmp.replace(path)
+    buf = io.BytesIO()  # rendered in memory; written through a fresh temporary
+    fig.savefig(buf, format="png", dpi=120, bbox_inches="tight")
+    write_atomic(path, buf.getvalue())  # O_EXCL temporary: no link followed
     return path
 
 

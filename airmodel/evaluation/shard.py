@@ -12,6 +12,7 @@ run's (same seeds, same trial function).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -29,7 +30,7 @@ from airmodel.evaluation.results import (
     config_diff,
     read_results,
 )
-from airmodel.evaluation.store import read_nofollow
+from airmodel.evaluation.store import FolderLock, read_nofollow
 from airmodel.paths import resolve_input_paths
 from airmodel.seed import SEED_SCHEME, point_key
 
@@ -93,10 +94,20 @@ def merge(out: str | Path, folders: Sequence[str | Path]) -> tuple[Path, int]:
     seed scheme and a distinct shard of the same N, all N present; a row
     stored in two shards with different values is refused. ``out`` is an
     ordinary (unsharded) results folder: rerunning the config into it adds
-    any row the shards had not finished.
+    any row the shards had not finished. Each shard folder is read under a
+    shared lock (:class:`~airmodel.evaluation.store.FolderLock`): a shard still
+    being written is refused, naming its writer.
     """
     if not folders:
         raise ValueError("airmodel merge: name the shard folders to join.")
+    with contextlib.ExitStack() as stack:
+        for f in map(Path, folders):  # no shard is written while it is read
+            if (f / "store.json").is_file():
+                stack.callback(FolderLock(f, shared=True).release)
+        return _merge(Path(out), folders)
+
+
+def _merge(out: Path, folders: Sequence[str | Path]) -> tuple[Path, int]:
     seen: dict[int, Path] = {}
     ref_cfg, ref_store, ref_path = None, None, None
     rows: dict[tuple, dict[str, Any]] = {}
@@ -169,7 +180,6 @@ def merge(out: str | Path, folders: Sequence[str | Path]) -> tuple[Path, int]:
             f"airmodel merge: shard(s) {', '.join(f'{i}/{n}' for i in missing)} "
             "missing; give all N shard folders."
         )
-    out = Path(out)
     cfg = {**ref_cfg, "out_dir": str(out)}
     ordered = sorted(rows.values(), key=_order(cfg))
     with ResultsFolder(out, cfg, ref_store["key_fields"]) as folder:

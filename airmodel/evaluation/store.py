@@ -82,6 +82,8 @@ class FolderLock:
     """Advisory writer lock on ``folder/.lock`` (``fcntl.flock``, non-blocking).
 
     :param folder: the results folder (exists).
+    :param shared: a reader's lock (``LOCK_SH``, ``airmodel merge`` on its shard
+        folders): any number of readers, no writer at the same time.
     :raises FolderLockedError: another process holds it; the message names
         its PID and host.
 
@@ -91,11 +93,21 @@ class FolderLock:
 
     NAME = ".lock"
 
-    def __init__(self, folder: str | Path) -> None:
+    def __init__(self, folder: str | Path, shared: bool = False) -> None:
         self.path = Path(folder) / self.NAME
-        fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
+        self.fd: int | None = None
+        if shared:  # a reader (`airmodel merge`): no writer while it reads
+            try:
+                fd = open_nofollow(self.path, os.O_RDONLY | os.O_CREAT)
+            except PermissionError:  # a read-only folder: nobody writes it either
+                self.previous, self.record = None, {}
+                return
+        else:
+            fd = open_nofollow(self.path, os.O_RDWR | os.O_CREAT)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(
+                fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
+            )
         except OSError as err:
             holder = _read_record(fd)
             os.close(fd)
@@ -113,6 +125,9 @@ class FolderLock:
                 "another folder (--set out_dir=...)."
             ) from None
         self.fd = fd
+        if shared:
+            self.previous, self.record = None, {}
+            return
         old = _read_record(fd)
         # We hold the lock, so any recorded holder is gone (flock dies with it).
         self.previous = old or None
@@ -133,7 +148,8 @@ class FolderLock:
         if self.fd is None:
             return
         try:
-            os.ftruncate(self.fd, 0)
+            if self.record:  # the writer's record; a reader wrote none
+                os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         finally:
             os.close(self.fd)

@@ -11,6 +11,7 @@ trial itself is not retried (it would fail again) and reaches the driver.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -67,6 +68,29 @@ def _run_task(
     return fn(_SHARED[key], trial)
 
 
+@contextlib.contextmanager
+def _loopback_node(local: bool) -> Iterator[None]:
+    """A private local cluster (``address: local``) binds to 127.0.0.1 only.
+
+    Ray >= 2.50 binds its servers (GCS, raylet, object manager, workers, agents)
+    to the node's IP, which it resolves to the machine's network address even
+    when given 127.0.0.1 (``resolve_ip_for_localhost``); with
+    ``ENABLE_RAY_CLUSTER`` off (Ray's own setting on macOS/Windows) the node IP
+    is the loopback address. Checked by ``tests/unit/test_execution.py``
+    (``test_local_cluster_listens_on_loopback_only``), which lists the sockets.
+    """
+    consts = getattr(getattr(ray, "_private", None), "ray_constants", None)
+    if not local or consts is None or not hasattr(consts, "ENABLE_RAY_CLUSTER"):
+        yield
+        return
+    old = consts.ENABLE_RAY_CLUSTER
+    consts.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        consts.ENABLE_RAY_CLUSTER = old
+
+
 class RayBackend(Backend):
     """Trials as Ray tasks (see the module docstring).
 
@@ -97,7 +121,10 @@ class RayBackend(Backend):
         self._started = False
         if not ray.is_initialized():
             quiet = {"include_dashboard": False, "log_to_driver": False}
-            ray.init(address=address, **({} if address.startswith("ray://") else quiet))
+            with _loopback_node(address == "local"):
+                ray.init(
+                    address=address, **({} if address.startswith("ray://") else quiet)
+                )
             self._started = True
         if max_in_flight is None:
             res = ray.cluster_resources()

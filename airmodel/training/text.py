@@ -135,7 +135,6 @@ def train_text(
         "num_threads": torch.get_num_threads(), "train_samples": n,
         "torch_version": str(torch.__version__),
     }  # fmt: skip
-    refuse_replacing_final(Path(out_dir), config, _RESUME_KEYS, overwrite)
     model = get_model(model_name, info.num_classes, info.in_channels, model_options)
     reset = getattr(model, "reset_parameters", None)
     if callable(reset):
@@ -168,6 +167,7 @@ def train_text(
         sched.load_state_dict(ck["scheduler"])
         g.set_state(ck["rng_state"])
         start_epoch, wall_before = ck["epoch"], ck.get("train_wall_s", 0.0)
+    refuse_replacing_final(out, config, _RESUME_KEYS, overwrite)
     out.mkdir(parents=True, exist_ok=True)
     dev_set = Scorer(xd_np, yd_np, info, device=dev, batch_size=256)
     t_loop = time.perf_counter()

@@ -51,14 +51,16 @@ def make_scheduler(
     """Per-step LR schedule.
 
     ``onecycle``: linear warm-up from lr/10 to ``lr`` over the first 20 % of
-    steps, then linear decay to ~0. ``cosine``: cosine decay from ``lr`` to 0.
+    steps, then linear decay to ~0; a run of 4-9 steps warms up over 2 steps
+    (20 % of 5 steps is one step, a zero-length phase OneCycleLR divides by).
+    ``cosine``: cosine decay from ``lr`` to 0.
     """
     if schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             optimizer,
             max_lr=lr,
             total_steps=total_steps,
-            pct_start=0.2,
+            pct_start=2 / total_steps if 4 <= total_steps < 10 else 0.2,
             anneal_strategy="linear",
             cycle_momentum=False,
             div_factor=10.0,
@@ -263,7 +265,6 @@ def train(
         "prune": None if prune is None else {"keep": float(prune), "scope": prune_scope},
     }  # fmt: skip
 
-    refuse_replacing_final(out, config, _RESUME_KEYS, overwrite)
     model = get_model(model_name, info.num_classes, info.in_channels)
     init_weights(model, g)
     if init_from is not None:
@@ -305,7 +306,12 @@ def train(
             raise UserError(
                 f"{last} was written with other settings {diff} (saved, now); "
                 "use another --out folder, or --no-resume (resume=False) to start "
-                "over in this one (its last.pt is then replaced)."
+                "over in this one (its last.pt is then replaced"
+                + (
+                    "; its final.pt too with --overwrite)."
+                    if (out / "final.pt").exists()
+                    else ")."
+                )
             )
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
@@ -313,6 +319,7 @@ def train(
         g.set_state(ck["rng_state"])
         start_epoch, wall_before = ck["epoch"], ck.get("train_wall_s", 0.0)
         print(f"Resuming {last} at epoch {start_epoch}/{epochs}.", file=sys.stderr)
+    refuse_replacing_final(out, config, _RESUME_KEYS, overwrite)
     out.mkdir(parents=True, exist_ok=True)
 
     scorer = Scorer(xt_np, yt_np, info, device=dev, batch_size=1000, bf16=amp_bf16)

@@ -341,7 +341,10 @@ class TestTrainErrors:
         (out / "last.pt").write_bytes(bytes(data))
         rc, err = run_cli(capsys, *argv, "--epochs", "2")
         assert rc == 2 and "last.pt is corrupt" in err and "--no-resume" in err
-        assert main([*argv, "--epochs", "2", "--no-resume"]) == 0
+        # its final.pt (1 epoch) is another model now: replaced only on request
+        rc, err = run_cli(capsys, *argv, "--epochs", "2", "--no-resume")
+        assert rc == 2 and "holds another model" in err and "--overwrite" in err
+        assert main([*argv, "--epochs", "2", "--no-resume", "--overwrite"]) == 0
 
     def test_other_settings_fix_works(self, tmp_path, capsys):
         out = tmp_path / "run"
@@ -351,7 +354,8 @@ class TestTrainErrors:
         assert main(argv) == 0
         rc, err = run_cli(capsys, *argv, "--lr", "5e-4")
         assert rc == 2 and "--no-resume" in err and "drop --resume" not in err
-        assert main([*argv, "--lr", "5e-4", "--no-resume"]) == 0
+        assert "its final.pt too with --overwrite" in err
+        assert main([*argv, "--lr", "5e-4", "--no-resume", "--overwrite"]) == 0
 
     def test_non_finite_loss_stops_with_epoch_and_advice(self, tmp_path, monkeypatch):
         real = train_mod.F.cross_entropy

@@ -17,7 +17,7 @@ ray = pytest.importorskip(
     "ray", reason="the ray extra is not installed (pip install 'airmodel[ray]')"
 )
 
-from airmodel.execution.ray import RayBackend  # noqa: E402
+from airmodel.execution.ray import RayBackend, _loopback_node  # noqa: E402
 
 # Worker processes cannot import this test module: pickle its functions by value.
 ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
@@ -25,14 +25,16 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A private 2-CPU Ray cluster for this module (no dashboard, 80 MB store)."""
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        object_store_memory=80 * 1024**2,
-        log_to_driver=False,
-    )
+    """A private 2-CPU Ray cluster for this module (no dashboard, 80 MB store),
+    started on the loopback address as RayBackend(address="local") starts one."""
+    with _loopback_node(True):
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            object_store_memory=80 * 1024**2,
+            log_to_driver=False,
+        )
     yield
     ray.shutdown()
 
@@ -189,3 +191,32 @@ def test_ray_federated_rows_equal_local_rows(cluster, tmp_path):
 def _rows_fed(out) -> list[dict]:
     rows = json.loads((out / "results.json").read_text())["rows"]
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+def _listening(pids: set[int]) -> list[tuple[str, str, int]]:
+    """(process, address, port) of every TCP socket ``pids`` listen on."""
+    psutil = pytest.importorskip("psutil")
+    out = []
+    for c in psutil.net_connections(kind="inet"):
+        if c.status == psutil.CONN_LISTEN and c.pid in pids:
+            out.append((psutil.Process(c.pid).name(), c.laddr.ip, c.laddr.port))
+    return sorted(out)
+
+
+def _cluster_pids() -> set[int]:
+    psutil = pytest.importorskip("psutil")
+    me = psutil.Process()
+    return {me.pid, *(p.pid for p in me.children(recursive=True))}
+
+
+LOOPBACK = ("127.0.0.1", "::ffff:127.0.0.1", "::1")
+
+
+def test_local_cluster_listens_on_loopback_only(cluster):
+    """Issue #26 item 6: no port of the project's local cluster on another interface
+    (Ray 2.60: GCS, raylet x2, workers, runtime-env agent; 5-6 sockets)."""
+    assert ray.get(ray.remote(lambda: 1).remote()) == 1  # a worker is up
+    socks = _listening(_cluster_pids())
+    assert len(socks) >= 4, socks
+    assert all(ip in LOOPBACK for _, ip, _ in socks), socks
+    assert ray.util.get_node_ip_address() == "127.0.0.1"

@@ -203,3 +203,30 @@ def test_weight_noise_training_updates_clean_weights(tmp_path, monkeypatch):
         main_train(["--model", "resnet8", "--dataset", "digits", "--out",
                     str(tmp_path / "x"), "--weight-noise", "9:1"])  # fmt: skip
     assert e.value.code == 2
+
+
+@pytest.mark.parametrize("total", range(1, 12))
+def test_onecycle_short_runs(total):
+    """Issue #26 item 5: `airmodel train --model resnet8 --dataset digits --epochs 1`
+    is 5 steps, where OneCycleLR divided by a zero-length warm-up. Every length
+    steps through, nears lr (from 4 steps on) and ends below lr/10."""
+    from airmodel.training.trainer import make_scheduler
+
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    sched = make_scheduler(opt, "onecycle", 0.1, total)
+    lrs = []
+    for _ in range(total):
+        lrs.append(sched.get_last_lr()[0])
+        opt.step()
+        sched.step()
+    assert all(0 < v <= 0.1 + 1e-12 for v in lrs)
+    if total >= 4:
+        assert max(lrs) > 0.08 and lrs[-1] < 0.01  # peak within a step of lr
+
+
+def test_cli_one_epoch_of_digits(tmp_path, capsys):
+    """The issue's command (1 epoch of digits, default batch 256: 5 steps) exits 0."""
+    argv = ["--model", "resnet8", "--dataset", "digits", "--epochs", "1",
+            "--out", str(tmp_path), "--no-progress", "--device", "cpu"]  # fmt: skip
+    assert main_train(argv) == 0
+    assert (tmp_path / "final.pt").is_file()

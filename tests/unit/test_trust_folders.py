@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from airmodel.cli import main
 from airmodel.config import ConfigError, load_config
@@ -168,3 +167,44 @@ def test_cli_caches_under_one_folder(tmp_path):
     assert dirs[:2] == [str(root / "matplotlib")] * 2
     assert dirs[2] == str(root / "inductor") and dirs[3] == str(root / "triton")
     assert not (tmp_path / "home").exists()  # nothing under ~/.config, ~/.cache
+
+
+def test_plot_never_written_through_a_link(tmp_path):
+    """A plot (or the old fixed temporary name) that is a link: the link is
+    replaced, its target untouched."""
+    from airmodel.evaluation.plot import plot_accuracy
+
+    victim = _victim(tmp_path)
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "p.png").symlink_to(victim)
+    (out / ".p.tmp.png").symlink_to(victim)
+    rows = [
+        {"denoiser": "ml", "esno_db": s, "accuracy": 0.5 + 0.01 * s} for s in (0, 5)
+    ]
+    plot_accuracy(rows, out / "p.png", title="t", clean_accuracy=0.9)
+    assert not (out / "p.png").is_symlink()
+    assert (out / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert victim.read_text() == "years of work\n"
+
+
+def test_merge_reads_shards_under_a_shared_lock(tmp_path):
+    """`airmodel merge` refuses a shard folder a writer holds; readers share."""
+    from airmodel.evaluation.shard import merge
+    from airmodel.evaluation.store import FolderLockedError
+
+    shard = tmp_path / "shard-1-of-1"
+    shard.mkdir()
+    (shard / "store.json").write_text("{}")
+    (shard / "config.yaml").write_text("name: x\n")
+    writer = FolderLock(shard)
+    with pytest.raises(FolderLockedError, match="is being written by PID"):
+        merge(tmp_path / "out", [shard])
+    writer.release()
+    reader = FolderLock(shard, shared=True)  # a second reader is fine
+    with pytest.raises(ValueError, match="seed scheme"):  # past the lock
+        merge(tmp_path / "out", [shard])
+    with pytest.raises(FolderLockedError):  # ... but no writer while it reads
+        FolderLock(shard)
+    reader.release()
+    FolderLock(shard).release()
