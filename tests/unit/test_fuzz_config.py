@@ -136,6 +136,8 @@ OVERRIDES = st.lists(
                     "receiver.denoisers",
                     "model",
                     "data.root",
+                    "name",  # issue #26: `name=../x` climbing out of results/
+                    "model.checkpoint",
                 ]
             ),
             st.sampled_from(
@@ -152,6 +154,11 @@ OVERRIDES = st.lists(
                     "1e999",
                     "'",
                     "{name: ml}",
+                    "../x",  # issue #26 item 9 and 7: refused with one line
+                    "[1e308]",
+                    "[0, 0]",
+                    "'mod:fn'",
+                    "/",
                 ]
             ),
         ),  # fmt: skip
@@ -186,3 +193,25 @@ test_no_traceback = fast(_no_traceback, 60, cfg=configs(), overrides=OVERRIDES)
 def test_generator_reaches_valid_configs(tmp_path_factory, capsys):
     """The base config is valid, so corrupted ones test the refusals, not the base."""
     _no_traceback(tmp_path_factory, capsys, BASE, [])
+
+
+def _empty_file(tmp_path_factory, capsys, text):
+    """An empty (or whitespace/comment-only) config file: one line saying so."""
+    path = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    path.write_text(text)
+    assert main(["run", str(path), "--dry-run"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is empty (no config keys)" in err[0], err
+
+
+EMPTY_TEXTS = st.builds(
+    lambda ws, extra: ws + extra,
+    st.text(st.sampled_from(" \n"), max_size=6),  # (a tab is not YAML)
+    st.sampled_from(["", "# a comment\n", "---\n"]),
+)
+test_empty_config_file = fast(_empty_file, 20, text=EMPTY_TEXTS)
+
+
+def test_empty_config_variants(tmp_path_factory, capsys):
+    for text in ("", "\n\n", "# only a comment\n", "---\n", "  \n# x\n"):
+        _empty_file(tmp_path_factory, capsys, text)
