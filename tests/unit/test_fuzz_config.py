@@ -205,7 +205,7 @@ def _empty_file(tmp_path_factory, capsys, text):
 
 
 EMPTY_TEXTS = st.builds(
-    lambda ws, extra: ws + extra,
+    lambda ws, extra: extra + ws,
     st.text(st.sampled_from(" \n"), max_size=6),  # (a tab is not YAML)
     st.sampled_from(["", "# a comment\n", "---\n"]),
 )
