@@ -208,3 +208,23 @@ def test_merge_reads_shards_under_a_shared_lock(tmp_path):
         FolderLock(shard)
     reader.release()
     FolderLock(shard).release()
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("sweep.snr_db=[1e308]", "1e+308 dB is above 200 dB"),
+        ("sweep.snr_db=[0,5,0]", "[0.0] appear(s) twice"),
+        ("name=../x", "would put the results outside results/"),
+    ],
+)
+def test_messages_name_the_field_and_fix(override, says, capsys):
+    """Issue #26 item 9: one line at validation, not mid-run."""
+    assert main(["run", "quickstart", "--dry-run", "--set", override]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and "config key `" in err[0], err
+
+
+def test_no_noise_point_still_accepted():
+    cfg = load_config(ROOT / "configs" / "quickstart.yaml", ["sweep.snr_db=[0,.inf]"])
+    assert cfg.sweep.snr_db[-1] == float("inf")
