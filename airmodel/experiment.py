@@ -89,7 +89,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
         status = "found"
     else:
         status = f"missing: will train ({m.train})"
-    status += "; " + check_model_builds(cfg, ckpt if status == "found" else None)
+    built = check_model_builds(cfg, ckpt if status == "found" else None)
     dens = ", ".join(d.key for d in cfg.receiver.denoisers)
     rows = max_points(cfg.sweep) * max_draws(cfg.sweep) * len(cfg.receiver.denoisers)
     grid = len(cfg.receiver.lam_grid) * len(cfg.receiver.beta_grid)
@@ -122,6 +122,7 @@ def dry_run(cfg: ExperimentConfig) -> str:
         [
             f"plan for {cfg.name!r} (config OK)",
             f"  model: {m.name}, checkpoint {ckpt} ({status})",
+            f"  model check: {built}",
             f"  data: {cfg.data.dataset} root={cfg.data.root}",
             f"  link: {cfg.transmitter.scheme} ({cfg.transmitter.precision}), policy="
             f"{cfg.transmitter.policy}, channel {cfg.channel.name} {cfg.channel.options}",
