@@ -71,7 +71,8 @@ def allow_import(*modules: str) -> None:
                 f"--allow-import {m!r}: give a module name such as mynets or "
                 "mypkg.models (no spaces, commas, colons or slashes)."
             )
-    os.environ[ENV] = ",".join(sorted(set(allowed()) | set(modules)))
+    if modules:
+        os.environ[ENV] = ",".join(sorted(set(allowed()) | set(modules)))
 
 
 def is_allowed(module: str) -> bool:
