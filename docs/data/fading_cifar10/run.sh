@@ -22,7 +22,7 @@ run() {  # run LABEL DRAWS [--set ...]
 }
 for d in $(seq 3 "$MAX"); do
   if [ -z "$ONLY" ] || [ "$ONLY" = rayleigh ]; then
-    run rayleigh "$d" --set 'sweep.snr_db=[5, 8, 11, 14, 17]'
+    run rayleigh "$d" --set 'sweep.snr_db=[5, 8, 11, 14, 17, 20, 23]'
   fi
   if [ -z "$ONLY" ] || [ "$ONLY" = tdl_ls ]; then
     run tdl_ls "$d" --set channel.name=tdl \
