@@ -24,7 +24,13 @@ from airmodel.channels.base import block_device
 from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
 
-__all__ = ["OFDMFadingChannel", "TDLChannel", "CDLChannel", "gamma_posterior"]
+__all__ = [
+    "OFDMFadingChannel",
+    "TDLChannel",
+    "CDLChannel",
+    "gamma_posterior",
+    "grid_posterior",
+]
 
 #: Seed of the fixed QPSK pilot sequence (the same for every instance).
 PILOT_SEED = 0
@@ -119,6 +125,94 @@ def gamma_posterior(z: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, ...
     return (phase * mag).to(z.dtype), err.to(z.real.dtype)
 
 
+#: EM steps and |z| histogram bins of :func:`grid_posterior`'s prior fit.
+PRIOR_EM_STEPS, PRIOR_BINS = 150, 512
+
+
+def _log_rice(r: torch.Tensor, a: torch.Tensor, v: float) -> tuple[torch.Tensor, ...]:
+    """``log p(|z| = r | |h| = a)`` up to terms in ``r`` alone; the Bessel argument
+    ``x = 2ar/v`` and ``I0e(x)``."""
+    x = 2.0 * a * r / v
+    i0 = torch.special.i0e(x)
+    return i0.log() - (r - a).square() / v, x, i0
+
+
+def grid_posterior(
+    z: torch.Tensor, v: torch.Tensor, steps: int = PRIOR_EM_STEPS
+) -> tuple[torch.Tensor, ...]:
+    r"""Posterior mean and error variance of ``h`` given ``z = h + e``, ``e ~ CN(0, v)``.
+
+    Prior: ``h = a·e^{jφ}``, ``φ`` uniform, ``a = |h|`` on ``POSTERIOR_GRID``
+    values uniform in ``|h|`` from 0 to ``max|z| + sqrt(max v)`` (so deep fades
+    down to ``|h|² ~ 10⁻⁴`` are resolved), with weights fitted to ``z`` itself
+    by maximum likelihood: ``steps`` EM steps from uniform weights on a
+    histogram of ``|z|`` (``PRIOR_BINS`` bins) per distinct ``v`` (nonparametric
+    ML; the angle integrated out, ``p(|z| | a) ∝ exp(−(|z|−a)²/v)·I0e(2a|z|/v)``).
+    A parametric prior fitted by moments (:func:`gamma_posterior`) matches
+    ``E|h|⁴`` but not the density near ``|h| = 0``: for the slot-normalized
+    TDL-C it put 250× too little mass below ``|h|² = 0.01``, so in the deepest
+    fades it overstated the error (measured/reported ZF noise 0.64 above the
+    99.9th percentile of ``no_eff`` at 13 dB; docs/conventions.md). Then ``E[h|z] = z/|z|·E[a·I1/I0]`` and
+    ``Var[h|z] = E[a²] − |E[h|z]|²``, tabulated on ``POSTERIOR_TABLE`` values of
+    ``|z|`` for each distinct ``v`` (one per OFDM-symbol position) and
+    interpolated linearly.
+
+    :input z: [N], complex. Unbiased channel estimates (LS).
+    :input v: [N], float. Error variance of each (few distinct values).
+    :output h_hat: [N], complex. Posterior mean.
+    :output err_var: [N], float. Posterior variance ``E[|h − h_hat|² | z]``.
+    """
+    if z.numel() == 0 or float(v.max()) <= 0.0:  # nothing to fit, or no noise
+        return z.clone(), torch.zeros(z.shape, dtype=z.real.dtype, device=z.device)
+    z64, v64 = z.to(torch.complex128), v.double()
+    r, dev = z64.abs(), z.device
+    rmax = float(r.max()) + 1e-12
+    values, which = torch.unique(v64, return_inverse=True)
+    amax = rmax + float(values.max()) ** 0.5
+    a = (torch.arange(POSTERIOR_GRID, dtype=torch.float64, device=dev) + 0.5) * (
+        amax / POSTERIOR_GRID
+    )
+    width = rmax / PRIOR_BINS
+    rows, counts = [], []
+    for k, vk in enumerate(values.tolist()):  # histogram of |z| per distinct v
+        c = torch.bincount(
+            (r[which == k] / width).long().clamp_(max=PRIOR_BINS - 1),
+            minlength=PRIOR_BINS,
+        ).double()
+        used = c > 0
+        centers = (torch.arange(PRIOR_BINS, dtype=torch.float64, device=dev) + 0.5)[
+            used
+        ] * width
+        rows.append(_log_rice(centers[:, None], a, vk)[0])
+        counts.append(c[used])
+    log_lik = torch.cat(rows)
+    lik = (log_lik - log_lik.max(1, keepdim=True).values).exp().float()  # [bins, grid]
+    c = torch.cat(counts).float()
+    c = c / c.sum()
+    prior = torch.full((POSTERIOR_GRID,), 1.0 / POSTERIOR_GRID, device=dev)
+    lik_t = lik.T.contiguous()
+    for _ in range(steps):  # EM for the mixture weights
+        prior = prior * (lik_t @ (c / (lik @ prior)))
+    log_prior = prior.double().clamp_min(1e-300).log()
+    step = rmax / (POSTERIOR_TABLE - 1)
+    grid_r = torch.arange(POSTERIOR_TABLE, dtype=torch.float64, device=dev) * step
+    pos = r / step
+    lo = pos.floor().long().clamp_(max=POSTERIOR_TABLE - 2)
+    frac = pos - lo
+    mag, err = torch.empty_like(r), torch.empty_like(r)
+    for k, vk in enumerate(values.tolist()):
+        ll, x, i0 = _log_rice(grid_r[:, None], a, vk)  # [table, grid]
+        w = torch.softmax(log_prior + ll, dim=1)
+        m_tab = (w * a * torch.special.i1e(x) / i0).sum(1)
+        e_tab = ((w * a.square()).sum(1) - m_tab.square()).clamp_min(0.0)
+        sel = which == k
+        lo_k, f_k = lo[sel], frac[sel]
+        mag[sel] = m_tab[lo_k] * (1 - f_k) + m_tab[lo_k + 1] * f_k
+        err[sel] = e_tab[lo_k] * (1 - f_k) + e_tab[lo_k + 1] * f_k
+    phase = torch.where(r > 0, z64 / r, torch.ones_like(z64))
+    return (phase * mag).to(z.dtype), err.to(z.real.dtype)
+
+
 class OFDMFadingChannel(SharedSeedMixin, Block):
     r"""Symbols over an OFDM resource grid through a Sionna channel model.
 
@@ -133,11 +227,14 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
     interpolation weights ``W_p``, measured once; Sionna's own ``err_var``
     interpolates variances linearly, which is not the variance of a linear
     combination). The receiver then returns the posterior mean of ``h`` given
-    ``ĥ_LS`` and its posterior variance (:func:`gamma_posterior`: a unit-mean
-    Gamma prior on ``|h|²`` fitted to the estimates themselves; the
-    slot-normalized TDL channel has ``E|h|⁴ ≈ 1.34``, far from Rayleigh's 2,
-    so a Gaussian prior misstated the error in the deep-fade deciles by up to
-    19 % at 5 dB). The error ``h − ĥ`` then has the reported variance given
+    ``ĥ_LS`` and its posterior variance (:func:`grid_posterior`: a prior on
+    ``|h|`` fitted to the estimates themselves by nonparametric maximum
+    likelihood. The slot-normalized TDL channel has ``E|h|⁴ ≈ 1.35``, far from
+    Rayleigh's 2, so a Gaussian prior misstated the error in the deep-fade
+    deciles by up to 19 % at 5 dB; a Gamma prior matched to ``E|h|⁴``,
+    :func:`gamma_posterior`, has far too little mass near ``|h| = 0`` and
+    overstated it in the deepest fades: measured/reported 0.64 above the
+    99.9th percentile of ``no_eff`` at 13 dB). The error ``h − ĥ`` then has the reported variance given
     ``ĥ``, so ZF's ``no_eff`` holds for every ``|ĥ|`` (docs/conventions.md,
     "Fading"). This is exact for a channel that is constant over the slot's
     OFDM symbols (speed 0, the default); Doppler adds an interpolation error
@@ -240,7 +337,7 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
         if self.csi == "ls":  # LS + interpolation, then the posterior mean (see class)
             h_ls = self._estimator(y, no)[0][:, 0, 0, 0, 0][:, self._data]
             v = (no * self._ls_gain).expand(h_ls.shape)  # exact variance of h_ls - h
-            h, err = gamma_posterior(h_ls.reshape(-1), v.reshape(-1))
+            h, err = grid_posterior(h_ls.reshape(-1), v.reshape(-1))
             h, err = h.view(h_ls.shape), err.view(h_ls.shape)
         return y[:, 0, 0][:, self._data], h, err
 

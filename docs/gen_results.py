@@ -163,7 +163,8 @@ def section(q: dict[str, Any]) -> tuple[str, list[Path]]:
         if len(folders) > 1:
             out += [f"### `{key(folder)}`", ""]
         targets = tuple(q.get("targets") or (0.6, 0.8))
-        out.append(markdown_report(folder, targets, by_snr=True).rstrip())
+        x = {"x": q["x"]} if q.get("x") else {}  # league axis, e.g. esno_db (fading)
+        out.append(markdown_report(folder, targets, by_snr=True, **x).rstrip())
         out += ["", f"![{key(folder)}](img/results/{key(folder)}.png)", ""]
     if folders and archive:
         out += [f"Earlier measurements of this question: {archive} (history).", ""]

@@ -386,13 +386,16 @@ def markdown_report(
     folder: str | Path,
     targets: Sequence[float] = (0.6, 0.8),
     by_snr: bool = True,
+    x: str = "wnr_db",
 ) -> str:
     """A markdown section for one results folder: its :func:`run_facts` as a list,
     the league table (crossing of the mean curve ± per-draw spread, gain over ML
     with its paired bootstrap interval: :func:`format_league`; with energy per
     weight for scheme comparisons) or, for federated runs, :func:`federated_table`;
     with ``by_snr`` the mean ± std score per Es/N0 point as well. Receiver
-    keys are code spans (``mmse[avg-no]`` is not a markdown link)."""
+    keys are code spans (``mmse[avg-no]`` is not a markdown link). ``x="esno_db"``
+    reads the league on the Es/N0 axis instead (fading: a draw's WNR is set by
+    its deepest fades, so WNR is not a common axis across draws)."""
     folder = Path(folder)
     meta, rows = read_results(folder)
     metric = _metric(meta)
@@ -415,9 +418,10 @@ def markdown_report(
             out += [format_league(table, targets, x, metric, columns=()), ""]
         out.pop()
     else:
-        table = league_table(_code(rows), targets, x="wnr_db", reference="`ml`")
-        out += [f"WNR [dB] {_rule(metric, 'ml')}:", ""]
-        out.append(format_league(table, targets, "wnr_db", metric))
+        table = league_table(_code(rows), targets, x=x, reference="`ml`")
+        axis = "WNR" if x == "wnr_db" else "Es/N0"
+        out += [f"{axis} [dB] {_rule(metric, 'ml')}:", ""]
+        out.append(format_league(table, targets, x, metric))
     if by_snr:
         out += [
             "",

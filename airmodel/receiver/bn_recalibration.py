@@ -33,9 +33,12 @@ def recalibrate_bn(
     are untouched.
 
     This is side information in the form of *unlabelled* inputs: the receiver
-    sees images only (no labels go in). In airmodel they are un-augmented
-    training images, the first ``kappa`` of them the same images the
-    validation-based selection already uses.
+    sees images only (no labels go in). This function uses ``images`` as
+    given. In a sweep they are training images (the first ``kappa`` of them
+    the same images the validation-based selection already uses, there
+    without augmentation), given the training augmentation (seeded random
+    crop + flip) by default; ``receiver.recalibrate_augment: false`` sends
+    them plain (:class:`~airmodel.evaluation.sweep.TrainingSubsets`).
 
     With more than ``batch_size`` images, the running mean is the average of
     the batch means and the running variance the average of the (unbiased)
