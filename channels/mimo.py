@@ -148,21 +148,21 @@ class MIMOChannel(SharedSeedMixin, Block):
         if mode == "mrc" and nt != 1:
             raise ValueError(
                 f"mode 'mrc' sends from one antenna: `num_tx` must be 1; got {nt}. "
-                "Set num_tx: 1, or mode: alamouti / sm for more transmit antennas."
+                "Set num_tx: 1, or mode: alamouti / sm for more transmit antennas"
             )
         if mode == "alamouti" and nt != 2:
             raise ValueError(
-                f"mode 'alamouti' is a 2-antenna code: `num_tx` must be 2; got {nt}."
+                f"mode 'alamouti' is a 2-antenna code: `num_tx` must be 2; got {nt}"
             )
         if mode == "sm" and equalizer == "zf" and nr < nt:
             raise ValueError(
                 f"ZF separates N_t={nt} streams only with `num_rx` >= {nt}; got "
-                f"{nr}. Use equalizer: lmmse, mode: svd, or more receive antennas."
+                f"{nr}. Use equalizer: lmmse, mode: svd, or more receive antennas"
             )
         if mode != "svd" and (num_streams is not None or power != "equal"):
             raise ValueError(
                 f"`num_streams` and `power` are options of mode 'svd' only; got "
-                f"mode {mode!r}. Remove them or set mode: svd."
+                f"mode {mode!r}. Remove them or set mode: svd"
             )
         rank = min(nt, nr)
         if num_streams is None:
@@ -170,7 +170,7 @@ class MIMOChannel(SharedSeedMixin, Block):
         num_streams = check_positive_int("num_streams", num_streams)
         if num_streams > rank:
             raise ValueError(
-                f"`num_streams` must be <= min(num_tx, num_rx) = {rank}; got {num_streams}."
+                f"`num_streams` must be <= min(num_tx, num_rx) = {rank}; got {num_streams}"
             )
         self.num_streams = {"sm": nt, "mrc": 1, "alamouti": 2}.get(mode, num_streams)
         default_block = 2 if mode == "alamouti" else 1
@@ -180,7 +180,7 @@ class MIMOChannel(SharedSeedMixin, Block):
         if mode == "alamouti" and self.block_length % 2:
             raise ValueError(
                 "mode 'alamouti' needs the channel constant over each 2-use codeword: "
-                f"`block_length` must be even; got {self.block_length}."
+                f"`block_length` must be even; got {self.block_length}"
             )
         self.rho_tx, self.rho_rx = (
             _check_rho("rho_tx", rho_tx),
@@ -354,6 +354,6 @@ def _check_rho(name: str, rho: float) -> float:
     if isinstance(rho, bool) or not isinstance(rho, (int, float)) or not 0 <= rho < 1:
         raise ValueError(
             f"`{name}` must be a number in [0, 1) (exponential correlation "
-            f"between neighbouring antennas); got {rho!r}."
+            f"between neighbouring antennas); got {rho!r}"
         )
     return float(rho)
