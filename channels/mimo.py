@@ -211,7 +211,6 @@ class MIMOChannel(SharedSeedMixin, Block):
         """Sionna's unbiased LMMSE or ZF: ``y`` [..., M], ``h_eff`` [..., M, K]."""
         m = h_eff.shape[-2]
         s = no.to(h_eff.dtype) * torch.eye(m, dtype=h_eff.dtype, device=h_eff.device)
-        s = s.expand(*h_eff.shape[:-2], m, m)
         if zf or float(no) == 0.0:  # LMMSE -> ZF as no -> 0
             return zf_equalizer(y, h_eff, s, precision=self.precision)
         return lmmse_equalizer(
@@ -230,10 +229,10 @@ class MIMOChannel(SharedSeedMixin, Block):
             return self._svd(s, h, no)
         k = self.num_tx
         x = s / math.sqrt(k)  # total energy 1 per channel use
-        hb = h[:, None].expand(nb, big_l, *h.shape[1:])
+        hb = h[:, None]  # [nb, 1, Nr, Nt]: broadcast over the block's uses
         y = self._send(x, hb, no)
-        h_eff = hb / math.sqrt(k)
-        return self._equalize(y, h_eff, no, zf=self.equalizer == "zf")
+        x_hat, no_eff = self._equalize(y, hb / math.sqrt(k), no, self.equalizer == "zf")
+        return x_hat, no_eff.expand_as(x_hat.real)
 
     def _alamouti(
         self, s: torch.Tensor, h: torch.Tensor, no: torch.Tensor
@@ -247,15 +246,14 @@ class MIMOChannel(SharedSeedMixin, Block):
         x = torch.stack(
             [torch.stack([s1, s2], -1), torch.stack([-s2.conj(), s1.conj()], -1)], 2
         ) / math.sqrt(2.0)  # [nb, c, 2 uses, 2 antennas]
-        hb = h[:, None, None].expand(nb, c, 2, *h.shape[1:])
-        r = self._send(x, hb, no)  # [nb, c, 2, Nr]
+        r = self._send(x, h[:, None, None], no)  # [nb, c, 2, Nr]
         h1, h2 = h[..., 0], h[..., 1]  # [nb, Nr]
         h_eq = torch.cat(
             [torch.stack([h1, h2], -1), torch.stack([h2.conj(), -h1.conj()], -1)], -2
         ) / math.sqrt(2.0)  # [nb, 2 Nr, 2]
         r_eq = torch.cat([r[:, :, 0], r[:, :, 1].conj()], -1)  # [nb, c, 2 Nr]
-        h_eq = h_eq[:, None].expand(nb, c, *h_eq.shape[1:])
-        x_hat, no_eff = self._equalize(r_eq, h_eq, no, zf=True)
+        x_hat, no_eff = self._equalize(r_eq, h_eq[:, None], no, zf=True)
+        no_eff = no_eff.expand_as(x_hat.real)
         return x_hat.reshape(nb, big_l, 1), no_eff.reshape(nb, big_l, 1)
 
     def _svd(
@@ -274,12 +272,12 @@ class MIMOChannel(SharedSeedMixin, Block):
         p_sqrt = p.sqrt().to(v.dtype)
         prec = v * p_sqrt[:, None, :]  # [nb, Nt, K]
         x = (prec[:, None] @ s.unsqueeze(-1)).squeeze(-1)  # [nb, L, Nt]
-        hb = h[:, None].expand(nb, big_l, *h.shape[1:])
-        y = self._send(x, hb, no)
+        y = self._send(x, h[:, None], no)
         # A stream given no power has a zero column: put U's (orthogonal to the
         # others) in its place, so ZF of the others is unchanged, then erase it.
         h_eff = (h @ prec) + u[..., :k] * (~on)[:, None, :].to(v.dtype)
-        x_hat, no_eff = self._equalize(y, h_eff[:, None].expand(nb, big_l, -1, -1), no, True)
+        x_hat, no_eff = self._equalize(y, h_eff[:, None], no, True)
+        no_eff = no_eff.expand_as(x_hat.real)
         off = (~on)[:, None, :].expand_as(no_eff)
         return x_hat.masked_fill(off, 0), no_eff.masked_fill(off, math.inf)
 
@@ -323,7 +321,7 @@ class MIMOChannel(SharedSeedMixin, Block):
         n, k, big_l = x.numel(), self.num_streams, self.block_length
         got_hat, got_no, sent, uses = [], [], 0, 0
         while sent < n:
-            nb = min(BLOCKS_PER_CALL, -(-(n - sent) // big_l))
+            nb = min(BLOCKS_PER_CALL, -(-(n - sent) // (big_l * k)))  # at least
             s = torch.zeros(nb, big_l, k, dtype=x.dtype, device=x.device)
             h = self._draw_h(nb)
             sv = torch.linalg.svdvals(h)[..., :k]
