@@ -103,7 +103,13 @@ class MIMOChannel(SharedSeedMixin, Block):
     :param num_streams: ``svd`` streams, ``<= min(N_t, N_r)``; default all.
     :param power: ``svd`` power allocation, ``"equal"`` or ``"waterfill"``.
     :param rho_tx, rho_rx: exponential correlation at each end, ``0 <= rho < 1``.
-    :param block_length: channel uses per coherence block; default 1 (2 for Alamouti).
+    :param block_length: data channel uses per coherence block; default 1 (2 for Alamouti).
+    :param csi: ``"perfect"`` or ``"lmmse"``: ``N_t`` orthogonal pilot uses per
+        block and the LMMSE channel estimate; the estimation error variance
+        ``err_var`` is added to the noise the equalizer and the reported
+        ``no_eff`` account for (exact for i.i.d. ``H``; with correlation the
+        entry-wise estimate ignores it). The pilot uses count in
+        ``symbols_per_use``. Not with ``svd``.
     :param precision: ``"single"`` or ``"double"``.
     :param device: Torch device; Sionna's default if ``None``.
 
@@ -135,6 +141,7 @@ class MIMOChannel(SharedSeedMixin, Block):
         rho_tx: float = 0.0,
         rho_rx: float = 0.0,
         block_length: int | None = None,
+        csi: str = "perfect",
         precision: str | None = None,
         device: str | None = None,
     ) -> None:
@@ -182,6 +189,14 @@ class MIMOChannel(SharedSeedMixin, Block):
                 "mode 'alamouti' needs the channel constant over each 2-use codeword: "
                 f"`block_length` must be even; got {self.block_length}"
             )
+        self.csi = check_one_of("csi", csi, ("perfect", "lmmse"))
+        if self.csi != "perfect" and mode == "svd":
+            raise ValueError(
+                "mode 'svd' precodes with the transmitter's CSI, which is perfect here: "
+                f"`csi` must be 'perfect'; got {csi!r}"
+            )
+        #: Variance of each entry of H - H_hat (0: perfect CSI).
+        self.err_var = 0.0
         self.rho_tx, self.rho_rx = (
             _check_rho("rho_tx", rho_tx),
             _check_rho("rho_rx", rho_rx),
@@ -190,13 +205,17 @@ class MIMOChannel(SharedSeedMixin, Block):
         corr = None
         if self.rho_tx or self.rho_rx:
             corr = KroneckerModel(
-                exp_corr_mat(self.rho_tx, nt, **kw), exp_corr_mat(self.rho_rx, nr, **kw), **kw
+                exp_corr_mat(self.rho_tx, nt, **kw),
+                exp_corr_mat(self.rho_rx, nr, **kw),
+                **kw,
             )
         self._draw_h = GenerateFlatFadingChannel(nt, nr, spatial_corr=corr, **kw)
         self._send = ApplyFlatFadingChannel(**kw)
         make_seedable(self)
         #: Complex symbols per channel use (time: ``channel_uses = symbols / this``).
-        self.symbols_per_use = 1.0 if mode == "alamouti" else float(self.num_streams)
+        per_block = self._per_block()
+        pilots = self.num_tx if self.csi != "perfect" else 0
+        self.symbols_per_use = per_block / (self.block_length + pilots)
 
     # ------------------------------------------------------------------ helpers
     def _per_block(self) -> int:
@@ -221,21 +240,49 @@ class MIMOChannel(SharedSeedMixin, Block):
         self, s: torch.Tensor, no: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One batch of coherence blocks: s [nb, L, K] -> (x_hat, no_eff) [nb, L, K]."""
-        nb, big_l = s.shape[0], self.block_length
+        nb = s.shape[0]
         h = self._draw_h(nb)  # [nb, Nr, Nt]
-        if self.mode == "alamouti":
-            return self._alamouti(s, h, no)
         if self.mode == "svd":
             return self._svd(s, h, no)
+        h_rx, no_rx = self._estimate(h, no)
+        if self.mode == "alamouti":
+            return self._alamouti(s, h, h_rx, no, no_rx)
         k = self.num_tx
         x = s / math.sqrt(k)  # total energy 1 per channel use
-        hb = h[:, None]  # [nb, 1, Nr, Nt]: broadcast over the block's uses
-        y = self._send(x, hb, no)
-        x_hat, no_eff = self._equalize(y, hb / math.sqrt(k), no, self.equalizer == "zf")
+        y = self._send(x, h[:, None], no)  # [nb, 1, Nr, Nt]: broadcast over the uses
+        x_hat, no_eff = self._equalize(
+            y, h_rx[:, None] / math.sqrt(k), no_rx, self.equalizer == "zf"
+        )
         return x_hat, no_eff.expand_as(x_hat.real)
 
+    def _estimate(
+        self, h: torch.Tensor, no: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The receiver's channel and the noise it equalizes against.
+
+        Perfect CSI: ``(h, no)``. ``csi="lmmse"``: ``N_t`` pilot uses per block,
+        each with energy 1 on one antenna (``Y_p = H + N_p``, through the same
+        Sionna block as the data), and the LMMSE estimate ``H_hat = Y_p/(1 + no)``
+        of the unit-variance entries, whose error ``E`` (variance ``err_var =
+        no/(1 + no)`` per entry) is independent of ``H_hat``. The data then see
+        ``y = H_hat x + (E x + n)``, noise-plus-error variance ``no + err_var``
+        per antenna for unit total energy.
+        """
+        if self.csi == "perfect":
+            return h, no
+        nb, nt = h.shape[0], self.num_tx
+        pilots = torch.eye(nt, dtype=h.dtype, device=h.device).expand(nb, nt, nt)
+        y_p = self._send(pilots, h[:, None], no).transpose(1, 2)  # [nb, Nr, Nt]
+        self.err_var = float(no) / (1.0 + float(no))
+        return y_p / (1.0 + no), no + self.err_var
+
     def _alamouti(
-        self, s: torch.Tensor, h: torch.Tensor, no: torch.Tensor
+        self,
+        s: torch.Tensor,
+        h: torch.Tensor,
+        h_rx: torch.Tensor,
+        no: torch.Tensor,
+        no_rx: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Codewords [[s1, s2], [-s2*, s1*]]/sqrt(2) over two uses; [r1; conj(r2)]
         = H_eq [s1; s2] + noise with orthogonal H_eq = [[h1, h2], [h2*, -h1*]]/sqrt(2)."""
@@ -247,12 +294,12 @@ class MIMOChannel(SharedSeedMixin, Block):
             [torch.stack([s1, s2], -1), torch.stack([-s2.conj(), s1.conj()], -1)], 2
         ) / math.sqrt(2.0)  # [nb, c, 2 uses, 2 antennas]
         r = self._send(x, h[:, None, None], no)  # [nb, c, 2, Nr]
-        h1, h2 = h[..., 0], h[..., 1]  # [nb, Nr]
+        h1, h2 = h_rx[..., 0], h_rx[..., 1]  # [nb, Nr]: the receiver's channel
         h_eq = torch.cat(
             [torch.stack([h1, h2], -1), torch.stack([h2.conj(), -h1.conj()], -1)], -2
         ) / math.sqrt(2.0)  # [nb, 2 Nr, 2]
         r_eq = torch.cat([r[:, :, 0], r[:, :, 1].conj()], -1)  # [nb, c, 2 Nr]
-        x_hat, no_eff = self._equalize(r_eq, h_eq[:, None], no, zf=True)
+        x_hat, no_eff = self._equalize(r_eq, h_eq[:, None], no_rx, zf=True)
         no_eff = no_eff.expand_as(x_hat.real)
         return x_hat.reshape(nb, big_l, 1), no_eff.reshape(nb, big_l, 1)
 
@@ -292,7 +339,9 @@ class MIMOChannel(SharedSeedMixin, Block):
                 f"`no` must be a scalar for the MIMO channel; got shape {list(no.shape)}."
             )
         if x.dim() != 1:
-            raise ValueError(f"`x` must be 1-D [num_symbols]; got shape {list(x.shape)}.")
+            raise ValueError(
+                f"`x` must be 1-D [num_symbols]; got shape {list(x.shape)}."
+            )
         if self.mode == "svd" and self.power == "waterfill":
             x_hat, no_eff = self._waterfill_call(x, no)
         else:

@@ -107,7 +107,9 @@ def test_lmmse_no_worse_than_zf_and_mrc_limits():
         for m, e in (("mrc", "lmmse"), ("sm", "zf"), ("sm", "lmmse"))
     ]
     h = first_h(MIMOChannel(num_tx=1, num_rx=3, mode="mrc"), 9, blocks=n)
-    assert float(outs[0][0]) == pytest.approx(no / float(h.abs().square().sum()), rel=1e-5)
+    assert float(outs[0][0]) == pytest.approx(
+        no / float(h.abs().square().sum()), rel=1e-5
+    )
     for o in outs[1:]:
         torch.testing.assert_close(o, outs[0], rtol=1e-5, atol=0)
 
@@ -158,10 +160,19 @@ def check_ber(name: str, snrs: tuple[float, float], n: int) -> None:
     # diversity order: the measured slope within 5 standard errors of the closed
     # form's for L branches, and nearer to it than to L - 1's or L + 1's
     meas = slope(*got, snrs)
-    se = 10 / (snrs[1] - snrs[0]) * math.log10(math.e) * math.sqrt(sum(1 / e for e in errs))
+    se = (
+        10
+        / (snrs[1] - snrs[0])
+        * math.log10(math.e)
+        * math.sqrt(sum(1 / e for e in errs))
+    )
     want = {lb: slope(*closed[lb], snrs) for lb in closed}
     assert abs(meas - want[branches]) <= 5 * se, (name, meas, want, se)
-    assert min(want, key=lambda lb: abs(meas - want[lb])) == branches, (name, meas, want)
+    assert min(want, key=lambda lb: abs(meas - want[lb])) == branches, (
+        name,
+        meas,
+        want,
+    )
 
 
 @pytest.mark.parametrize(
@@ -180,7 +191,9 @@ def test_ber_diversity(name, snrs):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, snrs", [("alamouti2x2", (4.0, 8.0)), ("mrc1x2", (10.0, 16.0))])
+@pytest.mark.parametrize(
+    "name, snrs", [("alamouti2x2", (4.0, 8.0)), ("mrc1x2", (10.0, 16.0))]
+)
 def test_ber_diversity_large(name, snrs):
     """As :func:`test_ber_diversity`, N = 2·10^6 bits per SNR; Alamouti 2x2 has
     L = 4 (closed-form slope 2.78 between 4 and 8 dB), MRC 1x2 1.91 at 10-16 dB."""
@@ -195,6 +208,8 @@ def test_ber_diversity_large(name, snrs):
         ({"num_tx": 4, "num_rx": 4, "mode": "sm", "equalizer": "zf"}, 15.0),
         ({"num_tx": 2, "num_rx": 2, "mode": "alamouti"}, 0.0),
         ({"num_tx": 2, "num_rx": 2, "mode": "svd", "power": "waterfill"}, 5.0),
+        ({"num_tx": 2, "num_rx": 2, "csi": "lmmse", "block_length": 8}, 5.0),
+        ({"num_tx": 2, "num_rx": 2, "mode": "alamouti", "csi": "lmmse"}, 0.0),
     ],
 )
 def test_link_noise_per_decile(opts, snr_db):
@@ -202,7 +217,9 @@ def test_link_noise_per_decile(opts, snr_db):
     Gaussian weights (4·10^4 per decile): in every decile of the reported
     per-weight noise variance no_w, mean (y - w)^2 / no_w = 1 within ±5 %
     (standard error of a decile mean ~0.7 %; LMMSE's error includes the other
-    streams' weights, which are not Gaussian symbols, only their variance is)."""
+    streams' weights, which are not Gaussian symbols, only their variance is).
+    With ``csi="lmmse"`` (pilot-based channel estimate) the reported variance
+    includes the estimation error: err_var = no/(1+no) per entry of H."""
     g = torch.Generator().manual_seed(0)
     sd = {"w": torch.randn(400_000, generator=g) * 0.05 + 0.01}
     tx = Link(MIMOChannel(**opts)).transmit(sd, snr_db, seed=4)
@@ -233,7 +250,10 @@ def test_equals_bare_sionna_chain():
         s = x.view(uses, nt)
         y = ApplyFlatFadingChannel()(s / math.sqrt(nt), h, no)
         ref_hat, ref_no = lmmse_equalizer(
-            y, h / math.sqrt(nt), no * torch.eye(nr, dtype=y.dtype), whiten_interference=False
+            y,
+            h / math.sqrt(nt),
+            no * torch.eye(nr, dtype=y.dtype),
+            whiten_interference=False,
         )
     finally:
         sionna.phy.config.seed = old

@@ -23,6 +23,8 @@ MODES = [
     {"num_tx": 2, "num_rx": 2, "mode": "alamouti", "block_length": 6},
     {"num_tx": 3, "num_rx": 2, "mode": "svd"},
     {"num_tx": 2, "num_rx": 2, "mode": "svd", "power": "waterfill"},
+    {"num_tx": 2, "num_rx": 2, "mode": "sm", "csi": "lmmse", "block_length": 4},
+    {"num_tx": 2, "num_rx": 2, "mode": "alamouti", "csi": "lmmse"},
 ]
 
 
@@ -62,6 +64,8 @@ class TestRegistry:
             ({"mode": "sm", "power": "waterfill"}, "mode 'svd' only"),
             ({"mode": "svd", "num_streams": 3}, "num_streams"),
             ({"num_tx": 0}, "num_tx"),
+            ({"mode": "svd", "csi": "lmmse"}, "csi"),
+            ({"csi": "ls"}, "csi"),
         ],
     )
     def test_bad_options(self, kwargs, match):
@@ -79,7 +83,10 @@ class TestRegistry:
     def test_config_bad_option_is_one_line(self):
         cfg = load_config(
             "configs/quickstart.yaml",
-            overrides=["channel.name=mimo", "channel.options={mode: alamouti, num_tx: 4}"],
+            overrides=[
+                "channel.name=mimo",
+                "channel.options={mode: alamouti, num_tx: 4}",
+            ],
         )
         with pytest.raises(UserError, match="channel.options.*num_tx"):
             build_link(cfg)
@@ -126,6 +133,9 @@ class TestBlock:
         assert MIMOChannel(num_tx=1, num_rx=2, mode="mrc").symbols_per_use == 1
         assert MIMOChannel(num_tx=2, num_rx=2, mode="alamouti").symbols_per_use == 1
         assert MIMOChannel(num_tx=4, num_rx=2, mode="svd").symbols_per_use == 2
+        # pilots: N_t uses per coherence block of block_length data uses
+        est = MIMOChannel(num_tx=2, num_rx=2, csi="lmmse", block_length=6)
+        assert est.symbols_per_use == 12 / 8
         ch = MIMOChannel(num_tx=2, num_rx=2, mode="svd", power="waterfill")
         ch.seed(0)
         ch(symbols(4000), 1.0)  # at 0 dB water-filling often keeps one stream
