@@ -12,7 +12,6 @@ every folder), and the channel uses per weight at that point (time).
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections import defaultdict
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from airmodel.evaluation.report import crossing
+from airmodel.evaluation.results import read_results
 
 TARGETS = (0.6, 0.8)
 BOOT = 2000
@@ -41,10 +41,9 @@ MODES = {
 def load(folder: Path) -> tuple[dict, float]:
     """{denoiser: {esno: {draw: accuracy}}} and channel uses per weight."""
     acc: dict = defaultdict(lambda: defaultdict(dict))
-    for line in (folder / "rows.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    meta, rows = read_results(folder)
+    for r in rows:
         acc[r["denoiser"]][float(r["esno_db"])][int(r["draw"])] = float(r["accuracy"])
-    meta = json.loads((folder / "meta.json").read_text())
     return acc, float(meta["channel_uses_per_weight"])
 
 
@@ -77,12 +76,15 @@ def main(root: str = "docs/data/mimo_digits") -> str:
         acc, cu = load(base / name)
         shift = 10 * math.log10(cu)
         for den, by_pt in acc.items():
-            n_draws = min(len(v) for v in by_pt.values())
-            draws = np.arange(n_draws)
+            common = set.intersection(*(set(v) for v in by_pt.values()))
+            if len(common) < max(len(v) for v in by_pt.values()):
+                continue  # a run still going: only complete folders
+            n_draws = len(common)
+            draws = np.array(sorted(common))
             if resamples is None:
                 resamples = rng.integers(0, n_draws, (BOOT, n_draws))
             point = crossings(by_pt, draws)
-            boot = np.array([crossings(by_pt, d) for d in resamples])  # [B, targets]
+            boot = np.array([crossings(by_pt, draws[d]) for d in resamples])  # [B, targets]
             boot = np.where(
                 np.isnan(boot), np.inf, boot
             )  # not reached: above the range
