@@ -191,3 +191,16 @@ class TestLink:
         link = Link(MIMOChannel(num_tx=2, num_rx=2, mode="alamouti"), interleave=True)
         rx = link.transmit(sd, 100.0, seed=0).reception
         torch.testing.assert_close(rx.y, sd["w"], atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("kw", [MODES[4], MODES[6], MODES[8], MODES[9]])
+def test_device(kw, device):
+    """Every path computes on the channel's device (CUDA skipped without a GPU)."""
+    ch = MIMOChannel(**kw, device=device)
+    ch.seed(0)
+    y, g, _ = ch(symbols(64).to(device), 0.1)
+    assert y.device.type == g.device.type == device
+    g = torch.Generator().manual_seed(0)
+    sd = {"w": torch.randn(1000, generator=g)}
+    rx = Link(MIMOChannel(**kw, device=device), device=device).transmit(sd, 10.0, 0)
+    assert rx.reception.no_w.device.type == device
