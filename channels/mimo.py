@@ -53,7 +53,7 @@ def waterfill(gains: torch.Tensor, no: float) -> torch.Tensor:
     inv = no / gains.clamp_min(1e-30)
     srt, order = torch.sort(inv, dim=-1)
     k = torch.arange(1, gains.shape[-1] + 1, dtype=gains.dtype, device=gains.device)
-    mu = (1.0 + srt.cumsum(-1)) / k  # water level if the k weakest... strongest k used
+    mu = (1.0 + srt.cumsum(-1)) / k  # water level with the k strongest streams on
     active = mu > srt  # prefix of True: streams kept
     n_act = active.sum(-1, keepdim=True).clamp_min(1)
     level = mu.gather(-1, n_act - 1)
