@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """The MIMO mode table of docs/mimo.md from the committed results folders.
 
-``python docs/mimo_table.py [docs/data/mimo_digits]`` prints, per mode and
+``python docs/data/mimo_digits/table.py [docs/data/mimo_digits]`` prints, per mode and
 receiver, the Es/N0 and the energy per weight Ew/N0 = Es/N0 + 10 log10(channel
 uses per weight) at which mean test accuracy over the draws reaches 60 % and
 80 % (linear interpolation, ``airmodel.evaluation.report.crossing``), each with
@@ -98,5 +98,39 @@ def main(root: str = "docs/data/mimo_digits") -> str:
     return "\n".join(lines)
 
 
+#: Per-weight noise vs its average (run_noise.sh): folder -> label.
+NOISE = {"sm_2x2_lmmse_noise": "2x2 SM LMMSE", "sm_4x4_zf_noise": "4x4 SM ZF"}
+
+
+def noise_table(root: str = "docs/data/mimo_digits") -> str:
+    """Accuracy [%] with each weight's own no_w minus with only its average, per
+    Es/N0: mean over the draws (paired: the same draw) and a 95 % bootstrap interval."""
+    rng = np.random.default_rng(1)
+    lines = [
+        "| mode | receivers | Es/N0 [dB] | accuracy per-weight | accuracy average "
+        "| difference [points] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in NOISE.items():
+        if not (Path(root) / name / "rows.jsonl").exists():
+            continue
+        acc, _ = load(Path(root) / name)
+        for per, avg in (("mmse", "mmse[avg-no]"), ("mmse+bn500", "mmse[avg-no]+bn500")):
+            for p in sorted(acc[per]):
+                draws = sorted(set(acc[per][p]) & set(acc[avg][p]))
+                a = np.array([acc[per][p][d] for d in draws]) * 100
+                b = np.array([acc[avg][p][d] for d in draws]) * 100
+                diff = a - b
+                idx = rng.integers(0, len(diff), (BOOT, len(diff)))
+                lo, hi = np.percentile(diff[idx].mean(1), [2.5, 97.5])
+                lines.append(
+                    f"| {label} | {per} vs {avg} | {p:g} | {a.mean():.1f} | "
+                    f"{b.mean():.1f} | {diff.mean():+.1f} [{lo:+.1f}, {hi:+.1f}] |"
+                )
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     print(main(*sys.argv[1:]))
+    print()
+    print(noise_table(*sys.argv[1:]))
