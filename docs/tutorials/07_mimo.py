@@ -13,10 +13,21 @@
 # %% [markdown]
 # # 7. Multi-antenna model delivery
 #
-# **Goal:** send a network over a MIMO link and check, against closed forms, the
-# per-stream noise each transmission mode hands the denoiser.
-# **Prerequisites:** [tutorial 4](04_fading.py) (per-symbol noise after equalization).
-# **Time:** about 1 minute on 2 CPU cores.
+# **Learning goals.** After this tutorial you can
+#
+# * compute a stream's SINR after LMMSE equalization and check what the channel reports;
+# * predict ZF's noise enhancement from the inverse-Wishart mean `N_t/(N_r − N_t)`;
+# * read diversity order off bit-error curves (MRC, Alamouti) against their closed form;
+# * compare multi-antenna modes at equal energy per weight and at equal time.
+#
+# **Prerequisites.** [Tutorial 4](../04_fading/) (per-symbol noise after equalization,
+# CSI, ZF). Matrix inverse and Hermitian transpose.
+#
+# **Time.** About 40 minutes: 15 to read and run, 25 for the exercises. The code runs in
+# about 10 s on 2 CPU cores.
+#
+# **Run it.** [Binder](https://mybinder.org/v2/gh/airmodel/airmodel/HEAD?labpath=docs%2Ftutorials%2F07_mimo.py)
+# · `python docs/tutorials/07_mimo.py` · terms: [Glossary](../../glossary/).
 #
 # The `mimo` channel (`channels/mimo.py`, [Multi-antenna links](../../mimo/)) runs
 # Sionna's flat-fading MIMO channel, the mode's precoding and its linear receiver, and
@@ -161,13 +172,34 @@ for name, opts in [
 # One draw per mode: see [Multi-antenna links](../../mimo/) for 10 draws over 16 Es/N0
 # points with intervals.
 #
+# ## Takeaways
+#
+# * Every MIMO mode hands the denoiser a per-stream, per-symbol noise variance `no_eff`
+#   (noise plus residual interference); the link turns it into each weight's `no_w`.
+# * ZF pays the inverse-Wishart noise enhancement `N_t/(N_r − N_t)`; LMMSE's unbiased
+#   error is never larger on the same draw.
+# * Diversity (MRC, Alamouti) buys energy; spatial multiplexing buys time: compare modes
+#   at equal energy per weight *and* at equal channel uses per weight.
+#
 # ## Exercises
 #
 # 1. Measure the mean `no_eff/N0` of 3 x 6 ZF and compare with `N_t/(N_r − N_t)`.
+#    *Expected: 1.00 within 3 % (3·10⁴ channel uses).*
 # 2. Correlated antennas: repeat the Alamouti BER at 10 dB with `rho_tx=0.9`. Does
-#    diversity survive? Predict the direction before you run it.
+#    diversity survive? Predict the direction before you run it. *Expected: the BER
+#    rises (about 1.4e-2 against 5.3e-3), between the 2-branch and 1-branch closed forms.*
 # 3. At equal *energy per weight* (Ew/N0 = Es/N0 + 10 log10(channel uses per weight)),
 #    which of 1 x 1 and 2 x 2 SM LMMSE gives the higher WNR? Send the network through
-#    both with Es/N0 chosen so that Ew/N0 = 9 dB in each.
+#    both with Es/N0 chosen so that Ew/N0 = 9 dB in each. *Expected: 2 x 2 SM LMMSE
+#    (about 6.7 dB against 1.6 dB for 1 x 1, seed 0).*
+#
+# ## References
+#
+# * D. Tse and P. Viswanath, *Fundamentals of Wireless Communication*, Cambridge
+#   University Press, 2005, ch. 3 and 7 (diversity, MIMO, linear receivers).
+# * S. M. Alamouti, "A Simple Transmit Diversity Technique for Wireless Communications,"
+#   *IEEE J. Sel. Areas Commun.*, vol. 16, no. 8, pp. 1451–1458, 1998.
+# * J. G. Proakis and M. Salehi, *Digital Communications*, 5th ed., McGraw-Hill, 2008,
+#   ch. 13 (BER of MRC over Rayleigh fading).
 #
 # Solutions: [07 solutions](../07_mimo_solutions/).
