@@ -420,7 +420,7 @@ def _run_experiment(
         all_rows, legend = [], {}
         backend = stack.enter_context(get_backend(cfg.execution))
         for (label, sub, link), folder in zip(variants, folders, strict=True):
-            cu = link.scheme.channel_uses_per_weight
+            cu = link.channel_uses_per_weight  # MIMO streams included
             folder.set_meta(
                 provenance=prov,
                 model={

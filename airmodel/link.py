@@ -184,6 +184,14 @@ class Link:
         self.interleaver = Interleaver() if interleave else None
         self.power_control = _power_control(power_control, inversion_threshold, channel)
 
+    @property
+    def channel_uses_per_weight(self) -> float | None:
+        """Complex channel uses per weight: the scheme's, divided by the symbols the
+        channel carries per use (``symbols_per_use``: MIMO streams; 1 otherwise)."""
+        cu = self.scheme.channel_uses_per_weight
+        per_use = getattr(self.channel, "symbols_per_use", 1)
+        return None if cu is None else cu / per_use
+
     def transmit(
         self,
         state_dict: Mapping[str, torch.Tensor],

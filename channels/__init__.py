@@ -3,6 +3,7 @@
 
 from airmodel.channels.awgn import AWGNChannel
 from airmodel.channels.fading import RayleighChannel, RicianChannel
+from airmodel.channels.mimo import MIMOChannel
 from airmodel.channels.ofdm import CDLChannel, OFDMFadingChannel, TDLChannel
 from airmodel.channels.registry import get, list_channels, register_channel
 from airmodel.channels.utils import db, from_db, snr_db_to_no
@@ -14,6 +15,7 @@ __all__ = [
     "OFDMFadingChannel",
     "TDLChannel",
     "CDLChannel",
+    "MIMOChannel",
     "get",
     "list_channels",
     "register_channel",

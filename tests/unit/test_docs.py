@@ -83,12 +83,12 @@ def test_page_examples_run(page, monkeypatch, clean_registries):
 
 
 def test_every_tutorial_has_executed_solutions_in_the_nav():
-    """Six tutorials, each with a solutions notebook; all executed by mkdocs-jupyter."""
+    """Seven tutorials, each with a solutions notebook; all executed by mkdocs-jupyter."""
     cfg = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
     nav = _nav_files(cfg["nav"])
     tutorials = sorted((ROOT / "docs" / "tutorials").glob("0[1-9]_*.py"))
     names = [p.name for p in tutorials if not p.stem.endswith("_solutions")]
-    assert len(names) == 6, names
+    assert len(names) == 7, names
     for name in names:
         solutions = name.replace(".py", "_solutions.py")
         assert (ROOT / "docs" / "tutorials" / solutions).is_file(), solutions

@@ -1,0 +1,136 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The MIMO mode table of docs/mimo.md from the committed results folders.
+
+``python docs/data/mimo_digits/table.py [docs/data/mimo_digits]`` prints, per mode and
+receiver, the Es/N0 and the energy per weight Ew/N0 = Es/N0 + 10 log10(channel
+uses per weight) at which mean test accuracy over the draws reaches 60 % and
+80 % (linear interpolation, ``airmodel.evaluation.report.crossing``), each with
+a 95 % percentile interval from 2,000 bootstrap resamples of the draws (the
+same resampled draw indices for every mode: draw d has the same trial seed in
+every folder), and the channel uses per weight at that point (time).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from airmodel.evaluation.report import crossing
+from airmodel.evaluation.results import read_results
+
+TARGETS = (0.6, 0.8)
+BOOT = 2000
+
+#: Folder name -> label, in table order.
+MODES = {
+    "siso_1x1": "1x1",
+    "mrc_1x2": "1x2 MRC",
+    "alamouti_2x2": "2x2 Alamouti",
+    "sm_2x2_lmmse": "2x2 SM LMMSE",
+    "sm_2x2_zf": "2x2 SM ZF",
+    "svd_2x2": "2x2 SVD (equal power)",
+    "sm_4x4_lmmse": "4x4 SM LMMSE",
+    "sm_4x4_zf": "4x4 SM ZF",
+}
+
+
+def load(folder: Path) -> tuple[dict, float]:
+    """{denoiser: {esno: {draw: accuracy}}} and channel uses per weight."""
+    acc: dict = defaultdict(lambda: defaultdict(dict))
+    meta, rows = read_results(folder)
+    for r in rows:
+        acc[r["denoiser"]][float(r["esno_db"])][int(r["draw"])] = float(r["accuracy"])
+    return acc, float(meta["channel_uses_per_weight"])
+
+
+def crossings(by_pt: dict, draws: np.ndarray) -> list[float]:
+    pts = sorted(by_pt)
+    ys = [float(np.mean([by_pt[p][d] for d in draws])) for p in pts]
+    return [crossing(pts, ys, t) for t in TARGETS]
+
+
+def fmt(x: float, lo: float, hi: float) -> str:
+    if math.isnan(x):
+        return "not reached"
+    return f"{x:.1f} [{lo:.1f}, {hi:.1f}]" + (
+        "" if np.isfinite(hi) else " (upper end not reached)"
+    )
+
+
+def main(root: str = "docs/data/mimo_digits") -> str:
+    base = Path(root)
+    rng = np.random.default_rng(0)
+    lines = [
+        "| mode | receiver | ch. uses / weight | Es/N0 @60 % | Ew/N0 @60 % "
+        "| Es/N0 @80 % | Ew/N0 @80 % |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    resamples = None
+    for name, label in MODES.items():
+        if not (base / name / "rows.jsonl").exists():
+            continue
+        acc, cu = load(base / name)
+        shift = 10 * math.log10(cu)
+        for den, by_pt in acc.items():
+            common = set.intersection(*(set(v) for v in by_pt.values()))
+            if len(common) < max(len(v) for v in by_pt.values()):
+                continue  # a run still going: only complete folders
+            n_draws = len(common)
+            draws = np.array(sorted(common))
+            if resamples is None:
+                resamples = rng.integers(0, n_draws, (BOOT, n_draws))
+            point = crossings(by_pt, draws)
+            boot = np.array([crossings(by_pt, draws[d]) for d in resamples])  # [B, targets]
+            boot = np.where(
+                np.isnan(boot), np.inf, boot
+            )  # not reached: above the range
+            cells = []
+            for j in range(len(TARGETS)):
+                lo, hi = np.percentile(boot[:, j], [2.5, 97.5])
+                x = point[j]
+                cells.append(fmt(x, lo, hi))
+                cells.append(fmt(x + shift, lo + shift, hi + shift))
+            lines.append(f"| {label} | {den} | {cu:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+#: Per-weight noise vs its average (run_noise.sh): folder -> label.
+NOISE = {"sm_2x2_lmmse_noise": "2x2 SM LMMSE", "sm_4x4_zf_noise": "4x4 SM ZF"}
+
+
+def noise_table(root: str = "docs/data/mimo_digits") -> str:
+    """Accuracy [%] with each weight's own no_w minus with only its average, per
+    Es/N0: mean over the draws (paired: the same draw) and a 95 % bootstrap interval."""
+    rng = np.random.default_rng(1)
+    lines = [
+        "| mode | receivers | Es/N0 [dB] | accuracy per-weight | accuracy average "
+        "| difference [points] |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, label in NOISE.items():
+        if not (Path(root) / name / "rows.jsonl").exists():
+            continue
+        acc, _ = load(Path(root) / name)
+        for per, avg in (("mmse", "mmse[avg-no]"), ("mmse+bn500", "mmse[avg-no]+bn500")):
+            for p in sorted(acc[per]):
+                draws = sorted(set(acc[per][p]) & set(acc[avg][p]))
+                a = np.array([acc[per][p][d] for d in draws]) * 100
+                b = np.array([acc[avg][p][d] for d in draws]) * 100
+                diff = a - b
+                idx = rng.integers(0, len(diff), (BOOT, len(diff)))
+                lo, hi = np.percentile(diff[idx].mean(1), [2.5, 97.5])
+                lines.append(
+                    f"| {label} | {per} vs {avg} | {p:g} | {a.mean():.1f} | "
+                    f"{b.mean():.1f} | {diff.mean():+.1f} [{lo:+.1f}, {hi:+.1f}] |"
+                )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(main(*sys.argv[1:]))
+    print()
+    print(noise_table(*sys.argv[1:]))
