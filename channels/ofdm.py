@@ -105,22 +105,36 @@ def gamma_posterior(z: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, ...
     )
     prior = (kappa - 1.0) * g.log() - kappa * g  # log Gamma density, up to a constant
     step = float(r.max()) / (POSTERIOR_TABLE - 1) + 1e-12
-    grid_r = torch.arange(POSTERIOR_TABLE, dtype=torch.float64, device=dev) * step
     values, which = torch.unique(v64, return_inverse=True)
+
+    def table(grid_r: torch.Tensor, vk: float) -> tuple[torch.Tensor, torch.Tensor]:
+        x = 2.0 * g.sqrt() * grid_r[:, None] / vk  # Bessel argument [table, grid]
+        i0 = torch.special.i0e(x)
+        w = torch.softmax(prior - g / vk + i0.log() + x, dim=1)
+        m_tab = (w * g.sqrt() * torch.special.i1e(x) / i0).sum(1)
+        return m_tab, ((w * g).sum(1) - m_tab.square()).clamp_min(0.0)
+
+    return _interpolate(z, r, step, values, which, table)
+
+
+def _interpolate(z, r, step, values, which, table) -> tuple[torch.Tensor, ...]:
+    """Posterior mean/variance of ``h`` from per-``v`` tables on ``|z| = i·step``.
+
+    ``table(grid_r, v) -> (E[|h| | |z|], Var)`` on ``POSTERIOR_TABLE`` values of
+    ``|z|``, interpolated linearly; the phase is that of ``z``.
+    """
+    grid_r = torch.arange(POSTERIOR_TABLE, dtype=torch.float64, device=z.device) * step
     pos = r / step
     lo = pos.floor().long().clamp_(max=POSTERIOR_TABLE - 2)
     frac = pos - lo
     mag, err = torch.empty_like(r), torch.empty_like(r)
     for k, vk in enumerate(values.tolist()):
-        x = 2.0 * g.sqrt() * grid_r[:, None] / vk  # Bessel argument [table, grid]
-        i0 = torch.special.i0e(x)
-        w = torch.softmax(prior - g / vk + i0.log() + x, dim=1)
-        m_tab = (w * g.sqrt() * torch.special.i1e(x) / i0).sum(1)
-        e_tab = ((w * g).sum(1) - m_tab.square()).clamp_min(0.0)
+        m_tab, e_tab = table(grid_r, vk)
         sel = which == k
         lo_k, f_k = lo[sel], frac[sel]
         mag[sel] = m_tab[lo_k] * (1 - f_k) + m_tab[lo_k + 1] * f_k
         err[sel] = e_tab[lo_k] * (1 - f_k) + e_tab[lo_k + 1] * f_k
+    z64 = z.to(torch.complex128)
     phase = torch.where(r > 0, z64 / r, torch.ones_like(z64))
     return (phase * mag).to(z.dtype), err.to(z.real.dtype)
 
@@ -194,23 +208,14 @@ def grid_posterior(
     for _ in range(steps):  # EM for the mixture weights
         prior = prior * (lik_t @ (c / (lik @ prior)))
     log_prior = prior.double().clamp_min(1e-300).log()
-    step = rmax / (POSTERIOR_TABLE - 1)
-    grid_r = torch.arange(POSTERIOR_TABLE, dtype=torch.float64, device=dev) * step
-    pos = r / step
-    lo = pos.floor().long().clamp_(max=POSTERIOR_TABLE - 2)
-    frac = pos - lo
-    mag, err = torch.empty_like(r), torch.empty_like(r)
-    for k, vk in enumerate(values.tolist()):
+
+    def table(grid_r: torch.Tensor, vk: float) -> tuple[torch.Tensor, torch.Tensor]:
         ll, x, i0 = _log_rice(grid_r[:, None], a, vk)  # [table, grid]
         w = torch.softmax(log_prior + ll, dim=1)
         m_tab = (w * a * torch.special.i1e(x) / i0).sum(1)
-        e_tab = ((w * a.square()).sum(1) - m_tab.square()).clamp_min(0.0)
-        sel = which == k
-        lo_k, f_k = lo[sel], frac[sel]
-        mag[sel] = m_tab[lo_k] * (1 - f_k) + m_tab[lo_k + 1] * f_k
-        err[sel] = e_tab[lo_k] * (1 - f_k) + e_tab[lo_k + 1] * f_k
-    phase = torch.where(r > 0, z64 / r, torch.ones_like(z64))
-    return (phase * mag).to(z.dtype), err.to(z.real.dtype)
+        return m_tab, ((w * a.square()).sum(1) - m_tab.square()).clamp_min(0.0)
+
+    return _interpolate(z, r, rmax / (POSTERIOR_TABLE - 1), values, which, table)
 
 
 class OFDMFadingChannel(SharedSeedMixin, Block):
