@@ -6,8 +6,9 @@ reads every compared scheme's sub-folder (its rows and the ``channel_uses_per_we
 its meta records), and for each budget ``cu`` and Es/N0 names the scheme with the
 highest mean test accuracy among those spending exactly ``cu`` channel uses per weight
 (equal bandwidth; equal Es/N0 at equal ``cu`` is equal energy per weight,
-``Ew/N0 = Es/N0 + 10 log10 cu``). Its margin over the runner-up carries a 95 %
-paired bootstrap interval over the draws both share (same trial seeds and
+``Ew/N0 = Es/N0 + 10 log10 cu``). Its margin over the runner-up carries the
+project's paired bootstrap interval (90 %, expanded for few draws:
+:mod:`airmodel.evaluation.uncertainty`) over the draws both share (same trial seeds and
 validation subsets), resampling draws with a seed from :func:`airmodel.seed.derive_seed`.
 Choosing the best on the test set is a comparison, not a tuned setting: the margin's
 interval says whether the choice is resolved.
@@ -27,6 +28,7 @@ import numpy as np
 
 from airmodel.evaluation.plot import ew_n0_db
 from airmodel.evaluation.results import read_results
+from airmodel.evaluation.uncertainty import LEVEL, expanded_levels
 from airmodel.seed import derive_seed, point_key
 
 __all__ = [
@@ -62,7 +64,7 @@ def _paired_interval(
         return math.nan, math.nan, math.nan, 0
     rng = np.random.default_rng(seed)
     boot = d[rng.integers(0, d.size, (resamples, d.size))].mean(axis=1)
-    lo, hi = np.percentile(boot, [2.5, 97.5])
+    lo, hi = np.quantile(boot, expanded_levels(LEVEL, d.size))
     return float(d.mean()), float(lo), float(hi), int(d.size)
 
 
@@ -79,7 +81,7 @@ def best_scheme_table(
     :param receiver: the ``denoiser`` key every scheme is scored with.
     :output table: ``channel_uses_per_weight``, ``esno_db``, ``ew_n0_db``, ``best``,
         ``accuracy`` (mean over draws), ``schemes`` (how many at this cu),
-        ``runner_up``, ``margin`` and its 95 % interval ``margin_lo``/``margin_hi``
+        ``runner_up``, ``margin`` and its 90 % interval ``margin_lo``/``margin_hi``
         over ``draws`` paired draws (``nan`` when only one scheme spends this cu).
     """
     acc: dict[tuple[float, float], dict[str, dict[int, float]]] = defaultdict(
@@ -119,7 +121,7 @@ def markdown_table(table: Sequence[dict[str, Any]]) -> str:
     """The table as Markdown (accuracy and margin in percentage points)."""
     lines = [
         "| ch. uses/weight | Es/N0 [dB] | Ew/N0 [dB] | best scheme | accuracy | "
-        "runner-up | margin [pp] (95 % CI) | draws |",
+        "runner-up | margin [pp] (90 % CI) | draws |",
         "|---:|---:|---:|---|---:|---|---|---:|",
     ]
     for t in table:
@@ -179,7 +181,7 @@ def crossing_table(
 ) -> str:
     """Markdown: per scheme, the Es/N0 and Ew/N0 [dB] where the mean accuracy first
     reaches ``target`` (linear interpolation, :func:`airmodel.evaluation.report.crossing`),
-    with a 95 % bootstrap interval over draws (the same draws resampled at every
+    with a 90 % bootstrap interval over draws (expanded) (the same draws resampled at every
     Es/N0; a resample that never reaches the target counts as +inf)."""
     from airmodel.evaluation.report import crossing
 
@@ -191,7 +193,7 @@ def crossing_table(
             key = (float(r["channel_uses_per_weight"]), r["scheme"])
             acc[key][float(r["esno_db"])][int(r["draw"])] = float(r["accuracy"])
     lines = [
-        f"| scheme | cu | Es/N0 @ {100 * target:g} % [dB] (95 % CI) | Ew/N0 @ "
+        f"| scheme | cu | Es/N0 @ {100 * target:g} % [dB] (90 % CI) | Ew/N0 @ "
         f"{100 * target:g} % [dB] | draws |",
         "|---|---:|---|---:|---:|",
     ]
@@ -207,7 +209,9 @@ def crossing_table(
             idx = rng.integers(0, len(draws), len(draws))
             c = crossing(snrs, list(m[:, idx].mean(axis=1)), target)
             boot.append(math.inf if math.isnan(c) else c)
-        lo, hi = np.percentile(np.clip(boot, snrs[0] - 1.0, math.inf), [2.5, 97.5])
+        lo, hi = np.quantile(
+            np.clip(boot, snrs[0] - 1.0, math.inf), expanded_levels(LEVEL, len(draws))
+        )
 
         first = snrs[0]
         f = functools.partial(_fmt, first=first)
