@@ -5,7 +5,8 @@
 receiver, the Es/N0 and the energy per weight Ew/N0 = Es/N0 + 10 log10(channel
 uses per weight) at which mean test accuracy over the draws reaches 60 % and
 80 % (linear interpolation, ``airmodel.evaluation.report.crossing``), each with
-a 95 % percentile interval from 2,000 bootstrap resamples of the draws (the
+the project's 90 % bootstrap interval (expanded for few draws,
+:func:`airmodel.evaluation.uncertainty.expanded_levels`) from 2,000 resamples of the draws (the
 same resampled draw indices for every mode: draw d has the same trial seed in
 every folder), and the channel uses per weight at that point (time).
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from airmodel.evaluation.report import crossing
 from airmodel.evaluation.results import read_results
+from airmodel.evaluation.uncertainty import LEVEL, expanded_levels
 
 TARGETS = (0.6, 0.8)
 BOOT = 2000
@@ -90,7 +92,7 @@ def main(root: str = "docs/data/mimo_digits") -> str:
             )  # not reached: above the range
             cells = []
             for j in range(len(TARGETS)):
-                lo, hi = np.percentile(boot[:, j], [2.5, 97.5])
+                lo, hi = np.quantile(boot[:, j], expanded_levels(LEVEL, n_draws))
                 x = point[j]
                 cells.append(fmt(x, lo, hi))
                 cells.append(fmt(x + shift, lo + shift, hi + shift))
@@ -104,7 +106,7 @@ NOISE = {"sm_2x2_lmmse_noise": "2x2 SM LMMSE", "sm_4x4_zf_noise": "4x4 SM ZF"}
 
 def noise_table(root: str = "docs/data/mimo_digits") -> str:
     """Accuracy [%] with each weight's own no_w minus with only its average, per
-    Es/N0: mean over the draws (paired: the same draw) and a 95 % bootstrap interval."""
+    Es/N0: mean over the draws (paired: the same draw) and a 90 % expanded bootstrap interval."""
     rng = np.random.default_rng(1)
     lines = [
         "| mode | receivers | Es/N0 [dB] | accuracy per-weight | accuracy average "
@@ -122,7 +124,7 @@ def noise_table(root: str = "docs/data/mimo_digits") -> str:
                 b = np.array([acc[avg][p][d] for d in draws]) * 100
                 diff = a - b
                 idx = rng.integers(0, len(diff), (BOOT, len(diff)))
-                lo, hi = np.percentile(diff[idx].mean(1), [2.5, 97.5])
+                lo, hi = np.quantile(diff[idx].mean(1), expanded_levels(LEVEL, len(diff)))
                 lines.append(
                     f"| {label} | {per} vs {avg} | {p:g} | {a.mean():.1f} | "
                     f"{b.mean():.1f} | {diff.mean():+.1f} [{lo:+.1f}, {hi:+.1f}] |"
