@@ -8,13 +8,22 @@ import torch
 from airmodel.devices import sionna_device
 from airmodel.seed import make_generator
 
-__all__ = ["SeededMixin", "block_device"]
+__all__ = ["SeededMixin", "block_device", "scalar_no"]
 
 
 def block_device(device: str | torch.device | None) -> str | None:
     """Torch's spelling (``"cuda"``, ``torch.device``) as Sionna takes it
     (``"cuda:0"``: Sionna refuses ``"cuda"``); ``None`` stays Sionna's default."""
     return None if device is None else sionna_device(device)
+
+
+def scalar_no(no, dtype: torch.dtype, device, channel: str) -> torch.Tensor:
+    """``no`` as a 0-d tensor of the block's dtype and device; anything else is refused
+    (``channel`` names the block in the message)."""
+    no = torch.as_tensor(no, dtype=dtype, device=device)
+    if no.dim() != 0:
+        raise ValueError(f"`no` must be a scalar for {channel}; got shape {list(no.shape)}.")
+    return no
 
 
 class SeededMixin:

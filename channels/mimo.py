@@ -31,6 +31,7 @@ from sionna.phy.mimo import lmmse_equalizer, zf_equalizer
 
 from airmodel._validation import check_one_of, check_positive_int
 from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
+from airmodel.channels.base import scalar_no
 from airmodel.channels.registry import register_channel
 
 __all__ = ["MIMOChannel", "MODES", "waterfill"]
@@ -333,11 +334,7 @@ class MIMOChannel(SharedSeedMixin, Block):
         self, x: torch.Tensor, no: float | torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Send ``x`` over as many coherence blocks as it needs; see the class."""
-        no = torch.as_tensor(no, dtype=self.dtype, device=self.device)
-        if no.dim() != 0:
-            raise ValueError(
-                f"`no` must be a scalar for the MIMO channel; got shape {list(no.shape)}."
-            )
+        no = scalar_no(no, self.dtype, self.device, "the MIMO channel")
         if x.dim() != 1:
             raise ValueError(
                 f"`x` must be 1-D [num_symbols]; got shape {list(x.shape)}."

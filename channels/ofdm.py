@@ -20,7 +20,7 @@ from sionna.phy.ofdm import (
 
 from airmodel._validation import check_finite, check_one_of, check_positive_int
 from airmodel.channels._shared_rng import SharedSeedMixin, make_seedable
-from airmodel.channels.base import block_device
+from airmodel.channels.base import block_device, scalar_no
 from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
 
@@ -350,11 +350,7 @@ class OFDMFadingChannel(SharedSeedMixin, Block):
         self, x: torch.Tensor, no: float | torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Map, propagate slot batches, estimate, and return data-RE outputs."""
-        no = torch.as_tensor(no, dtype=self.dtype, device=self.device)
-        if no.dim() != 0:
-            raise ValueError(
-                f"`no` must be a scalar for OFDM channels; got shape {list(no.shape)}."
-            )
+        no = scalar_no(no, self.dtype, self.device, "OFDM channels")
         shape, d = x.shape, self.num_data_symbols
         flat = x.reshape(-1)
         nb = -(-flat.numel() // d)  # slots
