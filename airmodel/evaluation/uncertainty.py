@@ -87,8 +87,8 @@ def crossings(xs: np.ndarray, ys: np.ndarray, target: float) -> tuple[np.ndarray
     hit = above.any(-1)
     i = np.where(hit, above.argmax(-1), 0)
     first = hit & (i == 0)
-    j = np.maximum(i, 1)
-    x0, x1 = xs[j - 1], xs[j]
+    j = np.clip(i, 1, max(len(xs) - 1, 1)) if len(xs) > 1 else np.zeros_like(i)
+    x0, x1 = xs[j - 1], xs[j]  # one point: every curve is censored there
     y0 = np.take_along_axis(ys, (j - 1)[..., None], -1)[..., 0]
     y1 = np.take_along_axis(ys, j[..., None], -1)[..., 0]
     with np.errstate(invalid="ignore", divide="ignore"):

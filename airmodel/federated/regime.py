@@ -28,13 +28,17 @@ from airmodel.evaluation.results import read_results
 from airmodel.evaluation.uncertainty import (
     LEVEL,
     RESAMPLES,
+    Gain,
     bootstrap_gains,
     crossing,
     curves_from_rows,
+    format_gain,
+    per_draw_spread,
 )
 
 __all__ = [
     "choose_on_validation",
+    "crossing_spreads",
     "final_runs",
     "format_gains",
     "format_regime",
@@ -148,6 +152,11 @@ def regime_table(
     return table
 
 
+def _curves(finals: Sequence[dict[str, Any]]):
+    noisy = [r for r in finals if math.isfinite(r["snr_db"])]
+    return curves_from_rows(noisy, x="snr_db", y="accuracy", point="snr_db", draw="run")
+
+
 def gain_intervals(
     finals: Sequence[dict[str, Any]],
     clean: float,
@@ -156,8 +165,8 @@ def gain_intervals(
     resamples: int = RESAMPLES,
     seed: int = 0,
     level: float = LEVEL,
-) -> dict[str, dict[float, tuple[float, float]]]:
-    """Each receiver's gain over ``reference``: its paired bootstrap interval at ``level``.
+) -> dict[str, dict[float, Gain]]:
+    """Each receiver's gain over ``reference`` with its paired bootstrap interval.
 
     The one implementation of every table
     (:func:`airmodel.evaluation.uncertainty.bootstrap_gains`): per Es/N0 point
@@ -166,13 +175,23 @@ def gain_intervals(
     shares the seeds and the noise draws); crossings outside the swept range
     are clamped to its ends (the gain is then a bound).
     """
-    noisy = [r for r in finals if math.isfinite(r["snr_db"])]
-    curves = curves_from_rows(noisy, x="snr_db", y="accuracy", point="snr_db", draw="run")
     targets = [f * clean for f in fractions]
-    gains = bootstrap_gains(curves, reference, targets, level, resamples, seed)
+    gains = bootstrap_gains(_curves(finals), reference, targets, level, resamples, seed)
     return {
-        den: {f: (g[t].lo, g[t].hi) for f, t in zip(fractions, targets, strict=True)}
+        den: {f: g[t] for f, t in zip(fractions, targets, strict=True)}
         for den, g in gains.items()
+    }
+
+
+def crossing_spreads(
+    finals: Sequence[dict[str, Any]], clean: float, fractions: Sequence[float] = (0.6, 0.8)
+) -> dict[str, dict[float, float]]:
+    """Per receiver and fraction: the std over runs of each run's own Es/N0
+    crossing (``nan`` with one run), the spread every table prints beside the
+    mean-curve crossing (:func:`airmodel.evaluation.uncertainty.per_draw_spread`)."""
+    return {
+        den: {f: per_draw_spread(c, f * clean) for f in fractions}
+        for den, c in _curves(finals).items()
     }
 
 
@@ -229,8 +248,14 @@ def _db(v: float) -> str:
     return f"{v:.1f}"
 
 
-def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
-    """Markdown: accuracy per Es/N0, Es/N0 at each fraction, gain over ML."""
+def format_regime(
+    table: Sequence[dict[str, Any]],
+    fractions=(0.6, 0.8),
+    spreads: dict[str, dict[float, float]] | None = None,
+) -> str:
+    """Markdown: accuracy per Es/N0, Es/N0 at each fraction (± the spread of the
+    runs' own crossings, :func:`crossing_spreads`, when given), gain over ML."""
+    spreads = spreads or {}
     pts = sorted({p for t in table for p in t["points"]})
     head = (
         "| receiver | runs | "
@@ -248,7 +273,8 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
             for p in pts
         ]
         fr = [
-            f"{_db(t[f'snr@{f:.0%}'])} | "
+            _crossing(t[f"snr@{f:.0%}"], spreads.get(t["denoiser"], {}).get(f))
+            + " | "
             + (t[f"bound@{f:.0%}"] + " " if t.get(f"bound@{f:.0%}") else "")
             + _db(t[f"gain@{f:.0%}"])
             for f in fractions
@@ -265,11 +291,12 @@ def format_regime(table: Sequence[dict[str, Any]], fractions=(0.6, 0.8)) -> str:
 
 def format_gains(
     table: Sequence[dict[str, Any]],
-    intervals: dict[str, dict[float, tuple[float, float]]] | None = None,
+    intervals: dict[str, dict[float, Gain]] | None = None,
     fractions=(0.6, 0.8),
 ) -> str:
     """Markdown: each receiver's gain over the table's reference at each fraction,
-    with its paired bootstrap 90 % interval (:func:`gain_intervals`) when given."""
+    with its paired bootstrap interval (:func:`gain_intervals`) when given, in
+    the one format of every table (``not resolved`` where it contains 0)."""
     out = [
         "| receiver | " + " | ".join(f"gain @{f:.0%}" for f in fractions) + " |",
         "|---" * (1 + len(fractions)) + "|",
@@ -278,25 +305,27 @@ def format_gains(
     for t in table:
         cells = []
         for f in fractions:
+            g = intervals.get(t["denoiser"], {}).get(f)
+            if g is not None and not math.isnan(t[f"gain@{f:.0%}"]):
+                cells.append(format_gain(g))
+                continue
             bound = t.get(f"bound@{f:.0%}")
-            cell = (bound + " " if bound else "") + _db(t[f"gain@{f:.0%}"])
-            if f in intervals.get(t["denoiser"], {}) and not math.isnan(
-                t[f"gain@{f:.0%}"]
-            ):
-                lo, hi = intervals[t["denoiser"]][f]
-                cell += f" [{_gain(lo)}, {_gain(hi)}]"
-            cells.append(cell)
+            cells.append((bound + " " if bound else "") + _db(t[f"gain@{f:.0%}"]))
         out.append(f"| {t['denoiser']} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
-def _gain(v: float) -> str:
-    return "n/a" if math.isnan(v) else f"{v:.1f}"
+def _crossing(x: float, spread: float | None) -> str:
+    if spread is None or math.isnan(spread) or not math.isfinite(x):
+        return _db(x)
+    return f"{x:.1f} ± {spread:.1f}"
 
 
 _INTERVAL_NOTE = (
     f"[lo, hi]: paired bootstrap {100 * LEVEL:.0f} % interval of the gain over "
-    f"{RESAMPLES:,} resamples of the runs (docs/concepts.md#crossings-and-their-uncertainty)"
+    f"{RESAMPLES:,} resamples of the runs, expanded for few runs; not resolved: it "
+    "contains 0; Es/N0 x ± s: the mean curve's crossing ± the spread of the runs' "
+    "own crossings (docs/concepts.md#crossings-and-their-uncertainty)"
 )
 
 
@@ -345,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if picks.get(r["snr_db"]) == r["denoiser"]
         ]
     table = regime_table(finals, clean)
-    print(format_regime(table))
+    print(format_regime(table, spreads=crossing_spreads(finals, clean)))
     if any(t["denoiser"] == "ml" for t in table):
         print("\ngain over ml [dB]:")
         print(format_gains(table, gain_intervals(finals, clean, "ml")))

@@ -268,8 +268,39 @@ def test_gain_intervals_are_paired_over_runs():
         return out
 
     same = gain_intervals(finals(0.0, (0.0,) * 3), 1.0, "ml", resamples=200)
-    assert same["ours"][0.6] == pytest.approx((10.0, 10.0))
+    g = same["ours"][0.6]
+    assert (g.lo, g.hi) == pytest.approx((10.0, 10.0)) and g.resolved
     noisy = finals(0.05)
-    lo, hi = gain_intervals(noisy, 1.0, "ml", resamples=500)["ours"][0.6]
+    g = gain_intervals(noisy, 1.0, "ml", resamples=500)["ours"][0.6]
     point = {t["denoiser"]: t for t in regime_table(noisy, 1.0)}["ours"]["gain@60%"]
-    assert lo <= point <= hi and hi - lo > 0.5
+    assert g.value == pytest.approx(point)
+    assert g.lo <= point <= g.hi and g.hi - g.lo > 0.5
+
+
+def test_regime_tables_use_the_shared_format():
+    """The federated tables print the one rule of every table: Es/N0 crossing
+    ± the spread of the runs' own crossings, gains with their interval and
+    *not resolved* where it contains 0 (3 runs, a receiver equal to ML up to
+    ±0.04 of run noise)."""
+    from airmodel.federated.regime import (
+        crossing_spreads,
+        format_gains,
+        format_regime,
+        gain_intervals,
+        regime_table,
+    )  # fmt: skip
+
+    rows = []
+    for den, accs in (("ml", (0.2, 0.4, 0.6, 0.8)), ("twin", (0.2, 0.4, 0.6, 0.8))):
+        for run, noise in enumerate((-0.04, 0.0, 0.04)):
+            for snr, acc in zip((-20, -10, 0, 10), accs, strict=True):
+                acc += noise * (1 if den == "ml" else -1)
+                rows.append({"snr_db": snr, "denoiser": den, "run": run,
+                             "accuracy": acc, "diverged": False})  # fmt: skip
+    table = regime_table(rows, 1.0)
+    spreads = crossing_spreads(rows, 1.0)
+    assert spreads["ml"][0.6] > 0
+    assert "±" in format_regime(table, spreads=spreads).splitlines()[2]
+    gains = format_gains(table, gain_intervals(rows, 1.0, "ml", resamples=300))
+    twin = next(ln for ln in gains.splitlines() if ln.startswith("| twin"))
+    assert "(not resolved)" in twin and "0 (reference)" in gains
