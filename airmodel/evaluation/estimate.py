@@ -100,7 +100,7 @@ def calibrate_cell(
 
     Times airmodel's grid cell (MMSE_pb denoise of ``tx``, ``unflatten``,
     :meth:`Scorer.accuracy_of`) on ``small = min(kappa, 100)`` and
-    ``big = 2 x batch_size`` random images (median of 9 and of 3), and solves
+    ``big = 2 x max(batch_size, small)`` random images (median of 9 and of 3), and solves
     ``t = a + b * n`` through the two points. ``model`` is not changed (the
     cells score a copy).
     """
@@ -110,7 +110,8 @@ def calibrate_cell(
 
     model = copy.deepcopy(model)  # the cell loads noisy weights into it
     batch = int(scorer_kwargs.get("batch_size", 128))
-    small, big = max(1, min(kappa, 100)), 2 * batch
+    small = max(1, min(kappa, 100))
+    big = max(2 * batch, 2 * small)  # a small batch_size (text) must not undercut kappa
     x = _random_inputs(model, info, big, token_len)
     y = np.zeros(big, dtype=np.int64)
     scorer = Scorer(x, y, info, **scorer_kwargs)

@@ -198,5 +198,9 @@ def test_dry_run_prints_the_estimate(trained, tmp_path):
     assert line.startswith("  wall time: ~") and "img/s at fp32" in line
     c = plan_counts(cfg, 360)
     assert f"{c['trials'] * c['images']:,} forward images" in plan_cost(cfg)[0]
+    # A batch smaller than kappa (the SST-2 league: 32 vs 100) is still priced.
+    small_batch = load_config(None, [*base, f"model.checkpoint={trained}",
+                                     "receiver.kappa=100", "evaluation.batch_size=16"])  # fmt: skip
+    assert estimate_wall_time(small_batch, model)[0] is not None
     untrained = load_config(None, [*base, f"model.train={{out: {tmp_path}}}"])
     assert "wall time: the model is trained first" in dry_run(untrained)
