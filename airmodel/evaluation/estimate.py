@@ -127,9 +127,10 @@ def calibrate_cell(
     # Medians, not minima: on a shared machine the run sees the typical speed.
     t_small = statistics.median(cell(sets[small]) for _ in range(9))
     t_big = statistics.median(cell(sets[big]) for _ in range(3))
-    b = max((t_big - t_small) / (big - small), 1e-9)
-    a = max(t_small - b * small, 0.0)
-    return a, b
+    if t_big <= t_small:  # timing noise on a busy machine: no fixed cost then
+        return 0.0, t_big / big
+    b = (t_big - t_small) / (big - small)
+    return max(t_small - b * small, 0.0), b
 
 
 def estimate(
