@@ -28,7 +28,8 @@ from airmodel.link import Link
 from airmodel.models.loading import load_weights, model_from_weights
 from airmodel.models.registry import check_model, get_model
 from airmodel.modulation import SCHEMES
-from airmodel.plugins import build_denoiser, check_denoisers
+from airmodel.plugins import build_denoiser
+from airmodel.plugins import check_denoisers as check_receivers
 from airmodel.protocols import Scheme
 from airmodel.registry import RegistryError
 from airmodel.seed import derive_seed
@@ -45,6 +46,7 @@ __all__ = [
     "build_scheme",
     "check_checkpoint_path",
     "check_components",
+    "check_denoisers",
     "check_model_builds",
     "check_model_fits_data",
     "score_clean",
@@ -341,6 +343,11 @@ def check_model_builds(cfg: ExperimentConfig, checkpoint: str | Path | None) -> 
         what = "model built, its weights fit"
     n = sum(p.numel() for p in model.parameters())
     return f"{what} ({len(model.state_dict())} tensors, {n:,} parameters)"
+
+
+def check_denoisers(cfg: ExperimentConfig) -> None:
+    """Every ``receiver.denoisers`` entry builds; selection applies to MMSE_pb only."""
+    check_receivers(cfg.receiver.denoisers)
 
 
 def check_components(cfg: ExperimentConfig) -> torch.device:

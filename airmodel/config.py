@@ -15,10 +15,12 @@ from typing import Any, Literal
 import yaml
 
 from airmodel._validation import MIN_ESNO_DB
-from airmodel.errors import UserError
+from airmodel.errors import ConfigError
+from airmodel.evaluation.sweep_settings import AutoDraws, Refine, SweepSettings
+from airmodel.execution.settings import ExecutionSettings
 from airmodel.paths import resolve_input_paths
-from airmodel.receiver.adaptation import Adaptation
 from airmodel.receiver.denoiser.selection import PAPER_BETA_GRID, PAPER_LAM_GRID
+from airmodel.receiver.spec import ReceiverSpec
 
 __all__ = [
     "ConfigError",
@@ -39,10 +41,6 @@ __all__ = [
     "to_dict",
     "apply_overrides",
 ]
-
-
-class ConfigError(UserError):
-    """A config key has a wrong value; the message names key, value and fix."""
 
 
 @dataclass(frozen=True)
@@ -137,118 +135,8 @@ class ChannelConfig:
     options: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class DenoiserConfig:
-    """One receiver to compare.
-
-    ``select``: ``"fixed"`` uses ``lam``/``beta`` as given; ``"validation"``
-    picks them on the grid by accuracy on ``kappa`` training images (no
-    augmentation); ``"oracle"`` does so on the test set and is labelled as
-    such; ``"fit"`` fits one global ``(lam, beta)`` by golden-section search
-    on the validation cross-entropy (30 evaluations instead of the grid's
-    299); ``"oracle_fit"`` is that fit on the test set (an oracle);
-    ``"fit_layer"`` adds a per-layer gain and beta by 20 gradient steps
-    (51 evaluations). ``prior``: ``estimated`` from the received weights,
-    ``genie`` (the sent weights' true moments; labelled) or ``power`` (zero
-    mean, the sent vector's power, which the power control fixes and the
-    receiver knows). ``prior_scope``: one Gaussian prior for all weights
-    (``"global"``) or one per on-air tensor (``"layer"``). ``recalibrate``:
-    re-estimate batch-norm statistics from that many unlabelled training
-    images after denoising (0 = off; the first ``kappa`` are the validation
-    images). ``recalibrate_select``: selection scores each candidate after
-    recalibration too (costs ``recalibrate`` forward images per evaluation);
-    false recalibrates the selected weights only (key suffix ``post``), and a
-    sweep then reuses the selection of the same receiver without
-    recalibration on the same draw. ``adapt``: test-time adaptation on the
-    unlabelled pool after rebuilding and recalibration
-    (:mod:`airmodel.receiver.adaptation`; key suffix e.g. ``+im10``).
-    ``views``: test-time augmentation, the mean softmax over that many views
-    (k x the inference forward passes; key suffix ``+augK``). Both run after
-    selection and share it.
-    """
-
-    name: str = "ml"
-    label: str | None = None
-    prior: Literal["estimated", "genie", "power"] = "estimated"
-    prior_scope: Literal["global", "layer"] = "global"
-    #: ``per_symbol``: each weight's own post-equalization noise variance;
-    #: ``average``: one mean variance for all (what an AWGN-only receiver assumes).
-    noise: Literal["per_symbol", "average"] = "per_symbol"
-    select: Literal[
-        "fixed", "validation", "oracle", "fit", "oracle_fit", "fit_layer"
-    ] = "fixed"
-    lam: float = 1.0
-    beta: float = 0.0
-    recalibrate: int = 0
-    recalibrate_select: bool = True
-    #: Test-time adaptation after rebuilding and recalibration
-    #: (:class:`~airmodel.receiver.adaptation.Adaptation`; key suffix ``+ent10``).
-    adapt: Adaptation | None = None
-    #: Test-time augmentation: score the mean softmax over this many views
-    #: (:data:`~airmodel.evaluation.scoring.VIEWS`; k x the forward passes).
-    views: int = 1
-    #: Further constructor options of the denoiser (plugins), checked by name.
-    options: dict[str, Any] = field(default_factory=dict, hash=False)
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.recalibrate <= 1 << 31:
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: `recalibrate` "
-                f"must be a number of images >= 0 (0 = off); got {self.recalibrate}."
-            )
-        if self.recalibrate == 1:
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: `recalibrate` "
-                "needs at least 2 images to estimate a variance; use 0 (off) or >= 2."
-            )
-        if self.prior == "power" and self.prior_scope == "layer":
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: `prior: power` "
-                "is one known power for all weights; set `prior_scope: global`."
-            )
-        if not 1 <= self.views <= 9:
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: `views` must be "
-                f"in [1, 9] (1 = off); got {self.views}."
-            )
-        if self.adapt is not None and self.adapt.problem():
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: "
-                f"{self.adapt.problem()}"
-            )
-        if self.adapt is not None and self.adapt.recalibrate is None:
-            # default: recalibrate again after adapting whenever this receiver recalibrates
-            again = dataclasses.replace(self.adapt, recalibrate=bool(self.recalibrate))
-            object.__setattr__(self, "adapt", again)
-        if self.adapt is not None and self.adapt.recalibrate and not self.recalibrate:
-            raise ConfigError(
-                f"config key `receiver.denoisers` entry {self.name!r}: "
-                "`adapt.recalibrate: true` needs `recalibrate` > 0 (the image count)."
-            )
-
-    @property
-    def key(self) -> str:
-        """Unique label used in results, e.g. ``mmse_pb[fit][layer]+bn500``."""
-        if self.label:
-            return self.label
-        key = self.name
-        if self.select != "fixed":
-            key += f"[{self.select}]"
-        if self.prior != "estimated":
-            key += f"[{self.prior}]"
-        if self.prior_scope == "layer":
-            key += "[layer]"
-        if self.noise == "average":
-            key += "[avg-no]"
-        if self.recalibrate:
-            key += f"+bn{self.recalibrate}"
-            if not self.recalibrate_select and self.select != "fixed":
-                key += "post"
-        if self.adapt is not None:
-            key += self.adapt.tag
-        if self.views > 1:
-            key += f"+aug{self.views}"
-        return key
+#: A ``receiver.denoisers`` entry; the receiver's own type (airmodel/receiver/spec.py).
+DenoiserConfig = ReceiverSpec
 
 
 @dataclass(frozen=True)
@@ -273,50 +161,9 @@ class ReceiverConfig:
     beta_grid: list[float] = field(default_factory=lambda: list(PAPER_BETA_GRID))
 
 
-@dataclass(frozen=True)
-class AutoDrawsConfig:
-    """``sweep.draws: auto``: add draws until each gain is known well enough.
-
-    Starting from ``min_draws`` per point, ``step`` draws are added to every
-    point until each receiver's gain over ``versus`` at each of ``targets``
-    (x: ``x``) has a 90 % interval of half-width <= ``half_width_db``, or
-    ``max_draws`` is reached (airmodel/evaluation/adaptive.py).
-    """
-
-    half_width_db: float = 0.3
-    min_draws: int = 5
-    step: int = 5
-    max_draws: int = 40
-    targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
-    versus: str = "ml"
-    x: Literal["wnr_db", "esno_db"] = "wnr_db"
-
-
-@dataclass(frozen=True)
-class RefineConfig:
-    """``sweep.refine``: Es/N0 points added where the mean curves cross the targets.
-
-    For each receiver (``receivers``; empty: all) and target, the grid interval
-    where its mean curve over draws first reaches the target is bisected until
-    it is at most ``resolution_db`` wide; at most ``max_points`` points are
-    added in all (airmodel/evaluation/adaptive.py).
-    """
-
-    targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
-    receivers: list[str] = field(default_factory=list)
-    resolution_db: float = 0.5
-    max_points: int = 12
-
-
-@dataclass(frozen=True)
-class SweepConfig:
-    """Es/N0 points [dB] and noise draws per point (``auto``: see ``sweep.auto``);
-    ``refine`` adds points around the target crossings."""
-
-    snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0])
-    draws: int | Literal["auto"] = 3
-    auto: AutoDrawsConfig = field(default_factory=AutoDrawsConfig)
-    refine: RefineConfig | None = None
+#: The ``sweep`` section and its parts: the sweep's own types
+#: (airmodel/evaluation/sweep_settings.py).
+AutoDrawsConfig, RefineConfig, SweepConfig = AutoDraws, Refine, SweepSettings
 
 
 @dataclass(frozen=True)
@@ -385,29 +232,8 @@ class FederatedConfig:
     amp_bf16: bool | None = None
 
 
-@dataclass(frozen=True)
-class ExecutionConfig:
-    """Where trials run (``airmodel/execution``); results do not depend on it.
-
-    ``backend: local`` runs trials one after another in this process; ``ray``
-    runs one task per (Es/N0, draw) trial (federated: per Es/N0, receiver,
-    run) on a Ray cluster (``pip install airmodel[ray]``). ``address``:
-    ``local`` starts a private cluster on this machine, ``auto`` joins the one
-    ``ray start --head`` started, ``ray://host:port`` a remote one. Each task
-    reserves ``cpus_per_trial`` CPUs (its torch thread count) and
-    ``gpus_per_trial`` GPUs (> 0: it scores on the GPU Ray assigned it); a task
-    whose worker dies is retried ``max_retries`` times. ``cells_per_pass``: grid
-    cells of MMSE_pb's selection scored per forward pass (stacked weights,
-    ``torch.func.vmap``); ``null`` = 1 on the CPU (the fused one-by-one scorer
-    is faster there, benchmarks/selection_batched.py), 16 on a GPU.
-    """
-
-    backend: Literal["local", "ray"] = "local"
-    address: str = "local"
-    cpus_per_trial: int = 1
-    gpus_per_trial: float = 0.0
-    max_retries: int = 3
-    cells_per_pass: int | None = None
+#: The ``execution`` section; the backends' own type (airmodel/execution/settings.py).
+ExecutionConfig = ExecutionSettings
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 __all__ = [
+    "ConfigError",
     "CorruptFileError",
     "EnvironmentFailure",
     "MissingFileError",
@@ -38,6 +39,10 @@ class UserError(ValueError):
     """Input the user can fix (a file, a value, an option); exit code 2."""
 
     exit_code = 2
+
+
+class ConfigError(UserError):
+    """A config key has a wrong value; the message names key, value and fix."""
 
 
 class MissingFileError(UserError, FileNotFoundError):

@@ -21,6 +21,7 @@ from airmodel.builder import (
     build_model,
     check_checkpoint_path,
     check_components,
+    check_denoisers,
     check_model_builds,
     resolve_precision,
     score_clean,
@@ -47,7 +48,6 @@ from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.execution import check_execution, driver_device, get_backend
-from airmodel.plugins import check_denoisers
 from airmodel.progress import enabled as progress_enabled
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Config entries to registered components: denoisers and their checks.
+"""Receiver specs to registered components: denoisers and their checks.
 
 Below the builder, the sweep and the federated runner (all three call it),
 so none of them imports another for these.
@@ -7,19 +7,21 @@ so none of them imports another for these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from airmodel.config import ConfigError, DenoiserConfig, ExperimentConfig
+from airmodel.errors import ConfigError
 from airmodel.receiver.denoiser import DENOISERS, Denoiser
+from airmodel.receiver.spec import ReceiverSpec
 from airmodel.registry import RegistryError
 
 __all__ = ["build_denoiser", "check_denoisers"]
 
-#: DenoiserConfig fields that are constructor options (the others are the sweep's).
+#: ReceiverSpec fields that are constructor options (the others are the sweep's).
 _DENOISER_FIELDS = ("prior", "prior_scope", "lam", "beta")
 
 
-def build_denoiser(d: DenoiserConfig) -> Denoiser:
+def build_denoiser(d: ReceiverSpec) -> Denoiser:
     """A denoiser from its config entry (selection is the sweep's job).
 
     The entry's fields the denoiser's constructor takes (``prior``,
@@ -44,9 +46,9 @@ def build_denoiser(d: DenoiserConfig) -> Denoiser:
         ) from err
 
 
-def check_denoisers(cfg: ExperimentConfig) -> None:
-    """Every denoiser entry builds; selection applies to MMSE_pb only."""
-    for d in cfg.receiver.denoisers:
+def check_denoisers(denoisers: Sequence[ReceiverSpec]) -> None:
+    """Every receiver builds; selection applies to MMSE_pb only."""
+    for d in denoisers:
         build_denoiser(d)
         if d.select != "fixed" and d.name != "mmse_pb":
             raise ConfigError(

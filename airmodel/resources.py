@@ -31,7 +31,7 @@ def find_config(name_or_path: str | Path) -> Path:
     name the bundled quickstart when no such file exists in the working
     directory.
     """
-    from airmodel.config import ConfigError
+    from airmodel.errors import ConfigError
 
     path = Path(name_or_path)
     if path.is_file():

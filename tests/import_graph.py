@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
-__all__ = ["module_files", "import_graph", "cycles"]
+__all__ = ["module_files", "import_graph", "cycles", "defined_names", "typed_params"]
 
 
 def module_files() -> dict[str, Path]:
@@ -93,3 +94,48 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return sorted(out)
+
+
+def defined_names(path: Path) -> set[str]:
+    """Classes and module-level aliases (``X = Y``) a module defines."""
+    out: set[str] = set()
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, ast.ClassDef):
+            out.add(node.name)
+        elif isinstance(node, ast.Assign) and isinstance(
+            node.value, ast.Name | ast.Tuple
+        ):
+            for t in node.targets:
+                names = t.elts if isinstance(t, ast.Tuple) else [t]
+                out.update(n.id for n in names if isinstance(n, ast.Name))
+    return out
+
+
+def typed_params(source: str, types: set[str]) -> list[str]:
+    """``"function(param: annotation)"`` for each parameter annotated with one of
+    ``types`` (anywhere in the annotation), or named ``cfg`` and not annotated."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        a = node.args
+        for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]:
+            if arg is None:
+                continue
+            ann = arg.annotation
+            names = (
+                {n.id for n in ast.walk(ann) if isinstance(n, ast.Name)}
+                | {n.attr for n in ast.walk(ann) if isinstance(n, ast.Attribute)}
+                | {  # string annotations
+                    w
+                    for n in ast.walk(ann)
+                    if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                    for w in re.findall(r"\w+", n.value)
+                }
+                if ann is not None
+                else set()
+            )
+            if names & types or (ann is None and arg.arg == "cfg"):
+                shown = ast.unparse(ann) if ann is not None else ""
+                out.append(f"{node.name}({arg.arg}: {shown})")
+    return out

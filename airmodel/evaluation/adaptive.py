@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """Sweeps that ask for a precision: draws until sure, points where the curves cross.
 
-``sweep.draws: auto`` (:class:`~airmodel.config.AutoDrawsConfig`) and
-``sweep.refine`` (:class:`~airmodel.config.RefineConfig`) turn one sweep into
+``sweep.draws: auto`` (:class:`~airmodel.evaluation.sweep_settings.AutoDraws`) and
+``sweep.refine`` (:class:`~airmodel.evaluation.sweep_settings.Refine`) turn one sweep into
 stages. Each stage is an ordinary :class:`~airmodel.evaluation.sweep.SweepPlan`
 run by the caller (``run(plan) -> rows``: the folder's rows, finished ones
 skipped); the next stage is a pure function of the rows so far:
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from airmodel.evaluation.sweep import SweepPlan
+from airmodel.evaluation.sweep_settings import AutoDraws, SweepSettings
 from airmodel.evaluation.uncertainty import bootstrap_gains, crossings, curves_from_rows
 
 __all__ = [
@@ -47,17 +48,17 @@ __all__ = [
 Rows = Sequence[dict[str, Any]]
 
 
-def initial_draws(sweep: Any) -> int:
+def initial_draws(sweep: SweepSettings) -> int:
     """Draws per point of the first stage."""
     return sweep.auto.min_draws if sweep.draws == "auto" else int(sweep.draws)
 
 
-def max_draws(sweep: Any) -> int:
+def max_draws(sweep: SweepSettings) -> int:
     """Most draws per point the sweep can run (for cost estimates)."""
     return sweep.auto.max_draws if sweep.draws == "auto" else int(sweep.draws)
 
 
-def max_points(sweep: Any) -> int:
+def max_points(sweep: SweepSettings) -> int:
     """Most Es/N0 points the sweep can run (for cost estimates)."""
     extra = sweep.refine.max_points if sweep.refine is not None else 0
     return len(sweep.snr_db) + extra
@@ -101,7 +102,7 @@ def refine_points(
     return sorted(new)
 
 
-def needs_more_draws(rows: Rows, auto: Any) -> list[str]:
+def needs_more_draws(rows: Rows, auto: AutoDraws) -> list[str]:
     """The gains whose interval is wider than asked: ``"receiver@target: ±w dB"``.
 
     Gains that are bounds or not reached in the swept range are left out: more
@@ -129,13 +130,13 @@ def _in_plan(rows: Rows, points: Sequence[float], draws: int) -> list[dict[str, 
 
 
 def adaptive_sweep(
-    sweep: Any,
+    sweep: SweepSettings,
     seed: int,
     shard: tuple[int, int] | None,
     run: Callable[[SweepPlan], list[dict[str, Any]]],
     log: Callable[[str], None] = print,
 ) -> list[dict[str, Any]]:
-    """Run ``sweep`` (a :class:`~airmodel.config.SweepConfig`) in stages; return all rows.
+    """Run ``sweep`` (a :class:`~airmodel.evaluation.sweep_settings.SweepSettings`) in stages; return all rows.
 
     ``run(plan)`` runs one :class:`SweepPlan` and returns the folder's rows. A
     fixed sweep (integer draws, no refine) is one stage, exactly

@@ -32,6 +32,7 @@ from airmodel.evaluation.results import (
 )
 from airmodel.evaluation.store import FolderLock, read_nofollow
 from airmodel.paths import resolve_input_paths
+from airmodel.receiver.spec import ReceiverSpec
 from airmodel.seed import SEED_SCHEME, point_key
 
 __all__ = ["Shard", "parse_shard", "shard_of", "merge"]
@@ -73,13 +74,14 @@ def in_shard(shard: Shard | None, snr_db: float, *key: Any) -> bool:
 
 
 def _order(cfg: dict[str, Any]) -> Any:
-    """Sort key putting rows in the unsharded run's order (points, draws, receivers)."""
-    from airmodel.config import ExperimentConfig, from_dict
+    """Sort key putting rows in the unsharded run's order (points, draws, receivers).
 
-    c = from_dict(ExperimentConfig, cfg)
-    snr = {point_key(s): i for i, s in enumerate(c.sweep.snr_db)}
-    den = {d.key: i for i, d in enumerate(c.receiver.denoisers)}
-    if c.experiment == "federated":
+    ``cfg`` is the stored, resolved config (``config.yaml``) as plain data.
+    """
+    snr = {point_key(s): i for i, s in enumerate(cfg["sweep"]["snr_db"])}
+    specs = cfg["receiver"]["denoisers"]
+    den = {ReceiverSpec.from_plain(d).key: i for i, d in enumerate(specs)}
+    if cfg.get("experiment") == "federated":
         return lambda r: (snr[point_key(r["snr_db"])], den[r["denoiser"]], r["run"],
                           r["round"])  # fmt: skip
     # points added by sweep.refine are not in the config: after its own, by value

@@ -12,7 +12,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from airmodel.config import DenoiserConfig
 from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.scoring import Scorer, _is_tokens
 from airmodel.evaluation.shard import in_shard
@@ -22,6 +21,7 @@ from airmodel.progress import bar as progress_bar
 from airmodel.receiver.adaptation import adapt_state
 from airmodel.receiver.bn_recalibration import recalibrate_bn_state
 from airmodel.receiver.denoiser import fit_selector
+from airmodel.receiver.spec import ReceiverSpec
 from airmodel.seed import make_generator, mix_seed, trial_seed
 from airmodel.transmitter import unflatten
 
@@ -142,7 +142,7 @@ class TrainingSubsets:
 
 
 def _pool(
-    spec: DenoiserConfig,
+    spec: ReceiverSpec,
     count: int,
     scorers: Mapping[str, Scorer],
     unlabelled: torch.Tensor | None,
@@ -161,7 +161,7 @@ def _pool(
 
 
 def _adapter(
-    spec: DenoiserConfig,
+    spec: ReceiverSpec,
     model: nn.Module,
     scorers: Mapping[str, Scorer],
     unlabelled: torch.Tensor | None,
@@ -186,7 +186,7 @@ def _adapter(
 
 
 def _recalibrator(
-    spec: DenoiserConfig,
+    spec: ReceiverSpec,
     model: nn.Module,
     scorers: Mapping[str, Scorer],
     unlabelled: torch.Tensor | None,
@@ -243,7 +243,7 @@ def averaged_noise(tx: Transmission) -> Transmission:
 def denoise_one(
     link: Link,
     tx: Transmission,
-    spec: DenoiserConfig,
+    spec: ReceiverSpec,
     model: nn.Module,
     scorers: Mapping[str, Scorer],
     lam_grid: Sequence[float],
@@ -303,7 +303,7 @@ def denoise_one(
     return w_hat, extra
 
 
-def selection_key(spec: DenoiserConfig) -> DenoiserConfig:
+def selection_key(spec: ReceiverSpec) -> ReceiverSpec:
     """``spec`` minus what happens after selection (post-selection recalibration)."""
     spec = replace(spec, label=None, adapt=None, views=1)  # both after selection
     if spec.recalibrate and spec.recalibrate_select and spec.select != "fixed":
@@ -347,7 +347,7 @@ class TrialContext:
     model: nn.Module
     clean_sd: dict[str, torch.Tensor]
     scorers: Mapping[str, Scorer]
-    denoisers: Sequence[DenoiserConfig]
+    denoisers: Sequence[ReceiverSpec]
     lam_grid: Sequence[float]
     beta_grid: Sequence[float]
     unlabelled: torch.Tensor | None = None
@@ -359,7 +359,7 @@ class TrialContext:
         link: Link,
         model: nn.Module,
         scorers: Mapping[str, Scorer],
-        denoisers: Sequence[DenoiserConfig],
+        denoisers: Sequence[ReceiverSpec],
         lam_grid: Sequence[float],
         beta_grid: Sequence[float],
         unlabelled: torch.Tensor | None = None,
@@ -415,7 +415,7 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
     steps.set_postfix_str("transmit")
     tx = ctx.link.transmit(ctx.clean_sd, trial.snr_db, seed=trial.seed)
     steps.update(1)
-    selected: dict[DenoiserConfig, tuple[torch.Tensor, dict[str, Any]]] = {}
+    selected: dict[ReceiverSpec, tuple[torch.Tensor, dict[str, Any]]] = {}
     rows = []
     for dn in todo:
         steps.set_postfix_str(dn.key)
@@ -457,7 +457,7 @@ def run_trial(ctx: TrialContext, trial: Trial) -> list[dict[str, Any]]:
 
 
 def pending_trials(
-    plan: SweepPlan, denoisers: Sequence[DenoiserConfig], folder: ResultsFolder
+    plan: SweepPlan, denoisers: Sequence[ReceiverSpec], folder: ResultsFolder
 ) -> list[Trial]:
     """The plan's trials with the receivers whose rows ``folder`` lacks."""
     out = []
@@ -476,7 +476,7 @@ def run_sweep(
     link: Link,
     model: nn.Module,
     scorers: Mapping[str, Scorer],
-    denoisers: Sequence[DenoiserConfig],
+    denoisers: Sequence[ReceiverSpec],
     plan: SweepPlan,
     folder: ResultsFolder,
     lam_grid: Sequence[float],

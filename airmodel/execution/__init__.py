@@ -13,9 +13,10 @@ import importlib.util
 
 import torch
 
-from airmodel.config import ConfigError, ExecutionConfig
+from airmodel.errors import ConfigError
 from airmodel.execution.base import RAY_MISSING, Backend
 from airmodel.execution.local import LocalBackend
+from airmodel.execution.settings import ExecutionSettings
 
 #: The one line a run or dry run gives when ``backend: ray`` lacks Ray.
 
@@ -23,13 +24,14 @@ __all__ = [
     "Backend",
     "LocalBackend",
     "RAY_MISSING",
+    "ExecutionSettings",
     "check_execution",
     "driver_device",
     "get_backend",
 ]
 
 
-def check_execution(ex: ExecutionConfig) -> None:
+def check_execution(ex: ExecutionSettings) -> None:
     """Validate ``execution`` without starting anything (one line per problem)."""
     if ex.address not in ("local", "auto") and not ex.address.startswith("ray://"):
         raise ConfigError(
@@ -46,7 +48,7 @@ def check_execution(ex: ExecutionConfig) -> None:
         )
 
 
-def driver_device(ex: ExecutionConfig, device: torch.device) -> torch.device:
+def driver_device(ex: ExecutionSettings, device: torch.device) -> torch.device:
     """Where the driver builds what trials share: ``device``, or the CPU for Ray.
 
     Ray workers receive the shared context through the object store, which
@@ -55,7 +57,7 @@ def driver_device(ex: ExecutionConfig, device: torch.device) -> torch.device:
     return torch.device("cpu") if ex.backend == "ray" else device
 
 
-def get_backend(ex: ExecutionConfig) -> Backend:
+def get_backend(ex: ExecutionSettings) -> Backend:
     """The backend ``ex`` names (``ray`` needs the ``airmodel[ray]`` extra)."""
     check_execution(ex)
     if ex.backend == "local":

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from airmodel.config import ConfigError
+from airmodel.errors import ConfigError
 from airmodel.execution.base import RAY_MISSING, Backend, Place
 
 try:

@@ -15,9 +15,10 @@ import torch
 
 from airmodel import channels
 from airmodel.builder import build_data, build_denoiser, build_device
-from airmodel.config import ConfigError, ExperimentConfig, to_dict
+from airmodel.config import ExperimentConfig, to_dict
 from airmodel.data import DatasetNotFoundError, load_dataset
 from airmodel.data.transforms import default_augmentation
+from airmodel.errors import ConfigError
 from airmodel.evaluation.plot import plot_accuracy
 from airmodel.evaluation.scoring import bf16_is_fast
 from airmodel.evaluation.shard import in_shard, shard_dir, shard_label
@@ -115,7 +116,7 @@ def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplin
 
 
 def _check(cfg: ExperimentConfig) -> None:
-    check_denoisers(cfg)
+    check_denoisers(cfg.receiver.denoisers)
     check_execution(cfg.execution)
     if not cfg.sweep.snr_db:
         raise ConfigError(
