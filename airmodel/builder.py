@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from torch import nn
 from airmodel.channels.registry import CHANNELS
 from airmodel.config import ConfigError, ExperimentConfig, compare_budget
 from airmodel.data import DATASETS, DatasetInfo, DatasetNotFoundError, load_dataset
+from airmodel.data.transforms import default_augmentation
 from airmodel.devices import resolve_device, sionna_device
 from airmodel.errors import CorruptFileError, UserError
 from airmodel.evaluation.precision import (
@@ -23,7 +25,12 @@ from airmodel.evaluation.precision import (
     choose_precision,
     requested_precision,
 )
-from airmodel.evaluation.scoring import Scorer, sample_indices
+from airmodel.evaluation.scoring import Scorer, bf16_is_fast, sample_indices
+from airmodel.execution import check_execution
+from airmodel.federated.run import FederatedContext, Rounds, make_uplink
+from airmodel.federated.server import bn_policy_to_payload
+from airmodel.federated.split import dirichlet_split, iid_split, paper_split
+from airmodel.federated.uplink import OverTheAirUplink
 from airmodel.link import Link
 from airmodel.models.loading import load_weights, model_from_weights
 from airmodel.models.registry import check_model, get_model
@@ -35,12 +42,17 @@ from airmodel.registry import RegistryError
 from airmodel.seed import derive_seed
 from airmodel.training import train
 from airmodel.training.checkpoint import check_clean_accuracy
+from airmodel.transmitter.payload import flatten
 
 __all__ = [
     "Data",
     "build_data",
     "build_denoiser",
     "build_device",
+    "build_federated",
+    "build_split",
+    "build_uplink",
+    "check_federated",
     "build_link",
     "build_model",
     "build_scheme",
@@ -441,3 +453,163 @@ def score_clean(
             raise
         print(f"airmodel: warning: {err}", file=sys.stderr)
     return acc
+
+
+# ---------------------------------------------------------------- federated
+
+
+def check_federated(cfg: ExperimentConfig) -> None:
+    """What ``experiment: federated`` refuses before any work (one line each)."""
+    check_denoisers(cfg)
+    check_execution(cfg.execution)
+    t = cfg.transmitter
+    if not cfg.sweep.snr_db:
+        raise ConfigError(
+            "config key `sweep.snr_db`: give at least one Es/N0 in dB (.inf: no noise)."
+        )
+    if t.scheme != "analog":
+        raise ConfigError(
+            "config key `transmitter.scheme`: over-the-air aggregation is analog; "
+            "set scheme: analog."
+        )
+    if not isinstance(t.policy, str) or t.policy != "paper":
+        raise ConfigError(
+            "config key `transmitter.policy`: federated runs choose the payload with "
+            "`federated.bn_policy` (clean | noisy); leave policy at 'paper'."
+        )
+    if t.allocation != "uniform":
+        raise ConfigError(
+            "config key `transmitter.allocation`: per-tensor power allocation applies "
+            "to inference runs only; use `uniform` for federated experiments."
+        )
+    for den in cfg.receiver.denoisers:
+        post = den.adapt is not None or den.views > 1
+        if den.select not in ("fixed", "validation", "oracle") or post:
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {den.key!r}: the federated "
+                "server supports select fixed|validation|oracle (and `recalibrate`) "
+                "without `adapt` or `views`; remove them for this experiment."
+            )
+        if den.recalibrate and den.select != "fixed":
+            raise ConfigError(
+                f"config key `receiver.denoisers` entry {den.key!r}: `recalibrate` "
+                "(batch-norm statistics re-estimated after each round) applies to "
+                "select: fixed receivers only in federated runs; drop one of them."
+            )
+
+
+def build_split(cfg: ExperimentConfig, labels: np.ndarray) -> list[np.ndarray]:
+    """Per-device training indices for ``federated.split`` (seeded by ``seed``)."""
+    f = cfg.federated
+    try:
+        if f.split == "paper":
+            return paper_split(
+                labels, f.num_devices, f.iid_per_device, f.shard_size, cfg.seed
+            )
+        if f.split == "dirichlet":
+            return dirichlet_split(labels, f.num_devices, f.alpha, cfg.seed)
+        return iid_split(labels, f.num_devices, cfg.seed)
+    except ValueError as err:
+        keys = {
+            "paper": "federated.iid_per_device / federated.shard_size",
+            "dirichlet": "federated.alpha",
+            "iid": "federated.num_devices",
+        }[f.split]
+        raise ConfigError(
+            f"config key `{keys}` (split {f.split!r}, {len(labels)} training "
+            f"images): {err}"
+        ) from err
+
+
+def uplink_args(cfg: ExperimentConfig) -> dict[str, Any]:
+    """:func:`~airmodel.federated.run.make_uplink`'s arguments (but the device).
+
+    ``channel.options`` may hold ``power_control: truncated_inversion`` and
+    ``inversion_threshold`` (over fading; default 0.1); the rest go to the channel.
+    """
+    opts = dict(cfg.channel.options)
+    opts.pop("power_control", None)
+    thr = opts.pop("inversion_threshold", None)
+    return {
+        "channel": cfg.channel.name,
+        "options": opts,
+        "precision": cfg.transmitter.precision,
+        "inversion_threshold": 0.1 if thr is None else thr,
+    }
+
+
+def build_uplink(cfg: ExperimentConfig, device: torch.device) -> OverTheAirUplink:
+    """The over-the-air uplink from ``channel`` and ``transmitter.precision``."""
+    pc = cfg.channel.options.get("power_control")
+    thr = cfg.channel.options.get("inversion_threshold")
+    try:
+        uplink = make_uplink(**uplink_args(cfg), device=device)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"config key `channel`: {err}") from err
+    fading = uplink.channel.is_fading
+    if fading and pc not in (None, "truncated_inversion"):
+        raise ConfigError(
+            "config key `channel.options.power_control`: over-the-air aggregation "
+            "over fading needs aligned devices; use truncated_inversion."
+        )
+    if not fading and (pc not in (None, "none") or thr is not None):
+        raise ConfigError(
+            "config key `channel.options`: power_control / inversion_threshold "
+            f"apply to fading channels only; drop them for {cfg.channel.name!r}."
+        )
+    return uplink
+
+
+def build_federated(
+    cfg: ExperimentConfig, device: torch.device
+) -> tuple[FederatedContext, dict[str, Any]]:
+    """What every federated unit shares, and the results folder's metadata.
+
+    The model is trained from scratch (``model.checkpoint``/``model.train``
+    are not used); ``federated`` becomes the round loop's :class:`Rounds`.
+    """
+    f = cfg.federated
+    uplink = build_uplink(cfg, device)
+    data = build_data(cfg, device)
+    x_tr, y_tr, info = _load(cfg, "train")
+    parts = build_split(cfg, y_tr)
+    pad, flip = default_augmentation(info)
+    amp = bf16_is_fast(device) if f.amp_bf16 is None else f.amp_bf16
+    policy = bn_policy_to_payload(f.bn_policy)
+    try:
+        probe = get_model(cfg.model.name, info.num_classes, info.in_channels)
+    except ValueError as err:
+        raise ConfigError(f"config key `model.name`: {err}") from err
+    _, spec = flatten(probe.state_dict(), policy)
+    rounds = Rounds(
+        active=f.active, rounds=f.rounds, local_epochs=f.local_epochs,
+        batch_size=f.batch_size, lr=f.lr, momentum=f.momentum,
+        weight_decay=f.weight_decay, schedule=f.schedule, eval_every=f.eval_every,
+        divergence_loss=f.divergence_loss,
+    )  # fmt: skip
+    ctx = FederatedContext(
+        model_name=cfg.model.name, receivers=tuple(cfg.receiver.denoisers),
+        rounds=rounds, lam_grid=cfg.receiver.lam_grid,
+        beta_grid=cfg.receiver.beta_grid, recalibrate_batch=cfg.evaluation.batch_size,
+        uplink=uplink, uplink_args=uplink_args(cfg), data=data, parts=parts,
+        images=torch.from_numpy(x_tr).to(device),
+        labels=torch.from_numpy(y_tr).to(device), info=info, pad=pad, flip=flip,
+        amp=amp, policy=policy,
+    )  # fmt: skip
+    meta = {
+        "model": {"name": cfg.model.name, "num_air": spec.num_air, "numel": spec.numel},
+        "complex_symbols_per_round": math.ceil(spec.num_air / 2),
+        "device_images": [len(p) for p in parts],
+        "device_labels": [
+            np.bincount(y_tr[p], minlength=info.num_classes).tolist() for p in parts
+        ],
+        "test_images": len(data.test),
+        "validation_images": len(data.validation),
+        "amp_bf16": amp,
+        "snr_convention": (
+            "snr_db is Es/N0 of the aligned over-the-air sum (unit-energy symbols, "
+            "two weights per complex symbol): noise per real weight = mean(sum^2) / "
+            "10^(snr_db/10) (/c under truncated inversion)"
+        ),
+    }
+    return ctx, meta

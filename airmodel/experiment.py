@@ -17,11 +17,13 @@ from airmodel.builder import (
 from airmodel.builder import (
     build_data,
     build_device,
+    build_federated,
     build_link,
     build_model,
     check_checkpoint_path,
     check_components,
     check_denoisers,
+    check_federated,
     check_model_builds,
     resolve_precision,
     score_clean,
@@ -48,6 +50,8 @@ from airmodel.evaluation.results import ResultsFolder
 from airmodel.evaluation.shard import shard_dir, shard_label
 from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_key
 from airmodel.execution import check_execution, driver_device, get_backend
+from airmodel.federated.results import FederatedResults
+from airmodel.federated.run import federated_units, run_units
 from airmodel.progress import enabled as progress_enabled
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
@@ -55,8 +59,8 @@ from airmodel.receiver.denoiser.fit import FIT_LAYER_STEPS
 from airmodel.registry import installed_plugins
 
 __all__ = [
-    "run_experiment", "dry_run", "check_denoisers", "plan_cost", "plan_counts",
-    "estimate_wall_time",
+    "run_experiment", "run_federated", "dry_run", "check_denoisers", "plan_cost",
+    "plan_counts", "estimate_wall_time",
 ]  # fmt: skip
 
 
@@ -352,8 +356,6 @@ def _run_experiment(
     accept_accuracy_gap: bool,
 ) -> Path:
     if cfg.experiment == "federated":
-        from airmodel.federated.run import run_federated
-
         return run_federated(cfg, progress=progress, shard=shard)
     check_denoisers(cfg)
     check_execution(cfg.execution)  # before any work: a missing extra fails at once
@@ -503,6 +505,49 @@ def _run_experiment(
             wall = {**est.as_dict(), "actual_s": time.perf_counter() - started}
             for f in ([top] if top is not None else []) + folders:
                 f.set_meta(wall_time=wall)
+    return cfg.results_dir
+
+
+def run_federated(
+    cfg: ExperimentConfig,
+    progress: bool = True,
+    shard: tuple[int, int] | None = None,
+) -> Path:
+    """Run every (Es/N0, denoiser, run) of ``cfg`` not yet stored; return the folder.
+
+    Build (:func:`~airmodel.builder.build_federated`), run the units
+    (:func:`~airmodel.federated.run.run_units`), plot. The receivers of one
+    (Es/N0, run) share its seed (:func:`~airmodel.federated.run.federated_units`).
+    ``shard=(i, N)`` runs shard ``i`` of ``N`` into ``out_dir/shard-i-of-N``.
+    """
+    if shard is not None:
+        cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
+    check_federated(cfg)
+    if cfg.evaluation.threads:
+        torch.set_num_threads(cfg.evaluation.threads)
+    device = driver_device(cfg.execution, build_device(cfg))
+    ctx, meta = build_federated(cfg, device)
+    f, keys = cfg.federated, [d.key for d in cfg.receiver.denoisers]
+    units = federated_units(cfg.sweep.snr_db, keys, f.runs, cfg.seed, shard)
+    with FederatedResults(cfg.results_dir, to_dict(cfg), shard_label(shard)) as folder:
+        folder.set_meta(provenance=provenance(cfg.seed, device), **meta)
+        folder.add_provenance(folder.meta["provenance"])
+        with get_backend(cfg.execution) as backend:
+            run_units(ctx, units, folder, backend, progress)
+        plot_accuracy(
+            folder.rows,
+            cfg.results_dir / "accuracy_vs_round.png",
+            title=(
+                f"FEEL {cfg.model.name} on {cfg.data.dataset}: {f.num_devices} devices, "
+                f"{f.active} active, split {f.split}, {cfg.channel.name}\nmean ± std over "
+                f"{f.runs} run(s); dB = Es/N0 of the summed signal per complex symbol"
+            ),
+            x="round",
+            curve="denoiser",
+            dash="snr_db",  # colour = receiver, line style = SNR
+            dash_unit=" dB",
+            xlabel="communication round",
+        )
     return cfg.results_dir
 
 

@@ -4,7 +4,7 @@ configs/feel_quickstart.yaml shrunk to one Es/N0 (``--snr-db``, default -5 dB),
 the ML and MMSE server receivers, one run, test accuracy every 10 rounds;
 everything else as the quickstart (digits, ResNet-8, 10 devices, 4 active, 2
 local epochs, AWGN uplink; ``--channel rayleigh`` adds truncated inversion).
-Each round count runs :func:`airmodel.federated.run.run_federated` in its own
+Each round count runs :func:`airmodel.experiment.run_federated` in its own
 process into a temporary results folder and reports its peak RSS, its RSS at
 the end and the wall time. The 10-round case is the baseline; per-round growth
 is ``(peak_100 - peak_10) / 90``. Target: below 0.05 MB per round (a
@@ -44,7 +44,7 @@ def run_case(rounds: int, snr_db: float, channel: str) -> dict:
     import torch
 
     from airmodel.config import load_config
-    from airmodel.federated.run import run_federated
+    from airmodel.experiment import run_federated
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from airmodel.config import ConfigError, load_config
+from airmodel.experiment import run_federated
 from airmodel.federated import (
     OverTheAirUplink,
     aggregate,
@@ -20,7 +21,6 @@ from airmodel.federated import (
     paper_split,
     round_lr,
 )
-from airmodel.federated.run import run_federated
 from airmodel.models import get_model
 from airmodel.receiver.denoiser import ML
 from airmodel.transmitter.payload import flatten, unflatten

@@ -9,8 +9,8 @@ import torch
 
 import airmodel.federated.loop as loop
 from airmodel.config import load_config
+from airmodel.experiment import run_federated
 from airmodel.federated import OverTheAirUplink
-from airmodel.federated.run import run_federated
 from airmodel.receiver.denoiser import ML, MomentumMMSE, get_denoiser
 
 N = 200_000
