@@ -53,6 +53,7 @@ __all__ = [
     "build_split",
     "build_uplink",
     "check_federated",
+    "fit_links",
     "build_link",
     "build_model",
     "build_scheme",
@@ -234,6 +235,26 @@ def resolve_precision(
     if choice.requested != "fp32":
         print(choice.line(), file=sys.stderr)
     return choice
+
+
+def fit_links(
+    cfg: ExperimentConfig, links: list[Link], model: nn.Module, data: Data
+) -> None:
+    """Measure what ``links`` adapt to ``model`` on the validation images: the
+    per-tensor power allocation (``transmitter.allocation: fisher``, equal
+    energy) and the bandwidth budget's Fisher-weighted expansion."""
+    if cfg.transmitter.allocation == "fisher":
+        from airmodel.transmitter.power_allocation import fisher_allocation
+
+        for link in links:
+            link.scheme = fisher_allocation(
+                link.scheme, model, link.policy, data.validation.x,
+                cfg.transmitter.allocation_clip, cfg.seed,
+            )  # fmt: skip
+    from airmodel.transmitter.budget import attach_sensitivity
+
+    for link in links:
+        attach_sensitivity(link.scheme, model, link.policy, data.validation.x, cfg.seed)
 
 
 def train_hint(cfg: ExperimentConfig, path: str | Path) -> str:

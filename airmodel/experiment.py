@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from airmodel.builder import (
     check_denoisers,
     check_federated,
     check_model_builds,
+    fit_links,
     resolve_precision,
     score_clean,
 )
@@ -52,6 +53,7 @@ from airmodel.evaluation.sweep import ROW_KEY, SweepPlan, run_sweep, selection_k
 from airmodel.execution import check_execution, driver_device, get_backend
 from airmodel.federated.results import FederatedResults
 from airmodel.federated.run import federated_units, run_units
+from airmodel.link import Link
 from airmodel.progress import enabled as progress_enabled
 from airmodel.provenance import provenance
 from airmodel.receiver.denoiser import FIT_EVALUATIONS
@@ -357,155 +359,202 @@ def _run_experiment(
 ) -> Path:
     if cfg.experiment == "federated":
         return run_federated(cfg, progress=progress, shard=shard)
-    check_denoisers(cfg)
-    check_execution(cfg.execution)  # before any work: a missing extra fails at once
-    if shard is not None:
-        if cfg.transmitter.compare:
-            raise ConfigError(
-                "config key `transmitter.compare`: --shard splits one link's sweep; "
-                "run each compared scheme as its own config to shard it."
-            )
-        cfg = replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
+    cfg = check_inference(cfg, shard)  # check: before any work
     if cfg.evaluation.threads:
         torch.set_num_threads(cfg.evaluation.threads)
     device = driver_device(cfg.execution, build_device(cfg))
-    variants = [
-        (label, sub, build_link(sub, device)) for label, sub in _scheme_variants(cfg)
+    variants = [  # build: one link per compared scheme
+        Variant(label, sub, build_link(sub, device))
+        for label, sub in _scheme_variants(cfg)
     ]
     with ExitStack() as stack:  # folders first: a refused folder costs no work
-        top = None
-        if cfg.transmitter.compare:
-            top = stack.enter_context(
-                ResultsFolder(
-                    cfg.results_dir,
-                    to_dict(cfg),
-                    ("curve", *ROW_KEY),
-                    normalize=_normalize,
-                )  # fmt: skip
-            )
-        folders = [
-            stack.enter_context(
-                ResultsFolder(
-                    sub.results_dir,
-                    to_dict(sub),
-                    ROW_KEY,
-                    normalize=_normalize,
-                    shard=shard_label(shard),
-                )  # fmt: skip
-            )
-            for _, sub, _ in variants
-        ]
+        top, folders = _open_folders(stack, cfg, variants, shard)
         model, ckpt = build_model(cfg, device)
         started = time.perf_counter()  # the estimate covers data on (no training)
         data = build_data(cfg, device)
-        t_data = time.perf_counter() - started
-        if cfg.transmitter.allocation == "fisher":  # per-tensor power, equal energy
-            from airmodel.transmitter.power_allocation import fisher_allocation
-
-            for _, _, link in variants:
-                link.scheme = fisher_allocation(
-                    link.scheme, model, link.policy, data.validation.x,
-                    cfg.transmitter.allocation_clip, cfg.seed,
-                )  # fmt: skip
-        from airmodel.transmitter.budget import attach_sensitivity
-
-        for _, sub, link in variants:  # budget: Fisher-weighted expansion
-            attach_sensitivity(link.scheme, model, link.policy, data.validation.x, sub.seed)
+        setup_s = time.perf_counter() - started
+        fit_links(cfg, [v.link for v in variants], model, data)
         clean_acc = score_clean(cfg, model, ckpt, data, accept_accuracy_gap)
         precision = resolve_precision(cfg, model, data)
-        est, _ = estimate_wall_time(
-            cfg, model, data, setup_s=t_data, precision=precision.precision
-        )
+        est, _ = estimate_wall_time(cfg, model, data, setup_s, precision.precision)
         prov = provenance(cfg.seed, device)
-        for f in ([top] if top is not None else []) + folders:
+        for f in [top, *folders] if top is not None else folders:
             f.add_provenance(prov)
-        all_rows, legend = [], {}
-        backend = stack.enter_context(get_backend(cfg.execution))
-        for (label, sub, link), folder in zip(variants, folders, strict=True):
-            cu = link.channel_uses_per_weight  # MIMO streams included
-            folder.set_meta(
-                provenance=prov,
-                model={
-                    "name": cfg.model.name,
-                    "dataset": ckpt.get("dataset"),
-                    "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
-                },
-                clean_accuracy=clean_acc,
-                test_images=len(data.test),
-                validation_images=len(data.validation),
-                scheme=label or sub.transmitter.scheme,
-                channel_uses_per_weight=cu,
-                allocation_gains=getattr(link.scheme, "gains", None),
-                precision=precision.as_dict(),
-            )
-            def stage(plan: SweepPlan, link=link, folder=folder) -> list[dict]:
-                return run_sweep(
-                    link,
-                    model,
-                    {"test": data.test, "validation": data.validation},
-                    cfg.receiver.denoisers,
-                    plan,
-                    folder,
-                    cfg.receiver.lam_grid,
-                    cfg.receiver.beta_grid,
-                    progress=progress,
-                    subsets=data.subsets,
-                    backend=backend,
-                )
-
-            # sweep.draws: auto / sweep.refine run in stages; else one plan
-            rows = adaptive_sweep(cfg.sweep, cfg.seed, shard, stage)
-            title = (
-                f"{cfg.model.name} on {cfg.data.dataset}, {sub.transmitter.scheme} "
-                f"over {cfg.channel.name}; {cfg.sweep.draws} draws, "
-                f"n={len(data.test)} test images"
-            )
+        run = Run(model, data, stack.enter_context(get_backend(cfg.execution)),
+                  progress, shard)  # fmt: skip
+        curves = []
+        for v, folder in zip(variants, folders, strict=True):  # run and report
+            folder.set_meta(provenance=prov, **_run_meta(cfg, v, ckpt, clean_acc,
+                                                         data, precision))  # fmt: skip
+            rows = _sweep(cfg, v, folder, run)
             plot_accuracy(
-                rows,
-                sub.results_dir / "accuracy_vs_snr.png",
-                title=title,
+                rows, v.cfg.results_dir / "accuracy_vs_snr.png",
+                title=_title(cfg, v.cfg.transmitter.scheme, len(data.test)),
                 clean_accuracy=clean_acc,
-            )
-            for r in rows:
-                key = f"{label} {r['denoiser']}" if label else r["denoiser"]
-                if cu is not None:  # energy per weight (docs/results.md)
-                    r = {**r, "channel_uses_per_weight": cu}
-                    r["ew_n0_db"] = ew_n0_db(r["esno_db"], cu)
-                all_rows.append({**r, "curve": key})
-                legend[key] = (
-                    f"{key} ({cu:g} ch. uses/weight)" if cu is not None else key
-                )
+            )  # fmt: skip
+            curves.append(_curve_rows(v, rows))
         if top is not None:
-            for r in all_rows:
-                if not top.done(
-                    curve=r["curve"],
-                    esno_db=r["esno_db"],
-                    draw=r["draw"],
-                    denoiser=r["denoiser"],
-                ):
-                    top.add(r)
-            top.set_meta(
-                provenance=prov,
-                clean_accuracy=clean_acc,
-                schemes={lbl: to_dict(s.transmitter) for lbl, s, _ in variants},
-            )
-            title = (
-                f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
-                f"schemes compared; {cfg.sweep.draws} draws, n={len(data.test)}"
-            )
-            plot_scheme_comparison(
-                all_rows,
-                cfg.results_dir / "accuracy_vs_snr.png",
-                title=title,
-                clean_accuracy=clean_acc,
-                curve="curve",
-                labels=legend,
-            )
+            _report_comparison(cfg, top, variants, curves, prov, clean_acc, len(data.test))
         if est is not None:  # estimate vs actual (the CLI's summary prints it)
             wall = {**est.as_dict(), "actual_s": time.perf_counter() - started}
-            for f in ([top] if top is not None else []) + folders:
+            for f in [top, *folders] if top is not None else folders:
                 f.set_meta(wall_time=wall)
     return cfg.results_dir
+
+
+def check_inference(
+    cfg: ExperimentConfig, shard: tuple[int, int] | None
+) -> ExperimentConfig:
+    """Refuse what an inference run cannot do before any work; ``cfg`` for ``shard``
+    (its folder ``out_dir/shard-i-of-N``)."""
+    check_denoisers(cfg)
+    check_execution(cfg.execution)  # a missing extra fails at once
+    if shard is None:
+        return cfg
+    if cfg.transmitter.compare:
+        raise ConfigError(
+            "config key `transmitter.compare`: --shard splits one link's sweep; "
+            "run each compared scheme as its own config to shard it."
+        )
+    return replace(cfg, out_dir=str(shard_dir(cfg.results_dir, shard)))
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One compared scheme (``label`` empty when nothing is compared): its config
+    (``transmitter`` and ``out_dir`` replaced) and its link."""
+
+    label: str
+    cfg: ExperimentConfig
+    link: Link
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every variant's sweep shares."""
+
+    model: torch.nn.Module
+    data: Any
+    backend: Any
+    progress: bool
+    shard: tuple[int, int] | None
+
+
+def _open_folders(
+    stack: ExitStack,
+    cfg: ExperimentConfig,
+    variants: list[Variant],
+    shard: tuple[int, int] | None,
+) -> tuple[ResultsFolder | None, list[ResultsFolder]]:
+    """The comparison's top folder (``None`` without ``compare``) and one per variant."""
+    top = None
+    if cfg.transmitter.compare:
+        top = stack.enter_context(
+            ResultsFolder(cfg.results_dir, to_dict(cfg), ("curve", *ROW_KEY),
+                          normalize=_normalize)  # fmt: skip
+        )
+    folders = [
+        stack.enter_context(
+            ResultsFolder(v.cfg.results_dir, to_dict(v.cfg), ROW_KEY,
+                          normalize=_normalize, shard=shard_label(shard))  # fmt: skip
+        )
+        for v in variants
+    ]
+    return top, folders
+
+
+def _run_meta(
+    cfg: ExperimentConfig, v: Variant, ckpt: dict, clean_acc: float, data: Any,
+    precision: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """A variant folder's ``meta.json`` entries (after ``provenance``)."""
+    return {
+        "model": {
+            "name": cfg.model.name,
+            "dataset": ckpt.get("dataset"),
+            "checkpoint_test_accuracy": ckpt.get("test_accuracy"),
+        },
+        "clean_accuracy": clean_acc,
+        "test_images": len(data.test),
+        "validation_images": len(data.validation),
+        "scheme": v.label or v.cfg.transmitter.scheme,
+        "channel_uses_per_weight": v.link.channel_uses_per_weight,  # MIMO streams too
+        "allocation_gains": getattr(v.link.scheme, "gains", None),
+        "precision": precision.as_dict(),
+    }
+
+
+def _sweep(
+    cfg: ExperimentConfig, v: Variant, folder: ResultsFolder, run: Run
+) -> list[dict[str, Any]]:
+    """Every row of ``v``'s sweep (``sweep.draws: auto`` / ``sweep.refine`` run in
+    stages; else one plan), stored in ``folder``."""
+
+    def stage(plan: SweepPlan) -> list[dict]:
+        return run_sweep(
+            v.link, run.model,
+            {"test": run.data.test, "validation": run.data.validation},
+            cfg.receiver.denoisers, plan, folder, cfg.receiver.lam_grid,
+            cfg.receiver.beta_grid, progress=run.progress, subsets=run.data.subsets,
+            backend=run.backend,
+        )  # fmt: skip
+
+    return adaptive_sweep(cfg.sweep, cfg.seed, run.shard, stage)
+
+
+def _title(cfg: ExperimentConfig, scheme: str, n_test: int) -> str:
+    return (
+        f"{cfg.model.name} on {cfg.data.dataset}, {scheme} "
+        f"over {cfg.channel.name}; {cfg.sweep.draws} draws, "
+        f"n={n_test} test images"
+    )
+
+
+def _curve_rows(v: Variant, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``v``'s rows for the comparison: column ``curve`` (``"label receiver"``) and,
+    with a known bandwidth, the energy per weight (docs/results.md)."""
+    cu, out = v.link.channel_uses_per_weight, []
+    for r in rows:
+        key = f"{v.label} {r['denoiser']}" if v.label else r["denoiser"]
+        if cu is not None:
+            r = {**r, "channel_uses_per_weight": cu}
+            r["ew_n0_db"] = ew_n0_db(r["esno_db"], cu)
+        out.append({**r, "curve": key})
+    return out
+
+
+def _report_comparison(
+    cfg: ExperimentConfig, top: ResultsFolder, variants: list[Variant],
+    curves: list[list[dict[str, Any]]], prov: dict, clean_acc: float, n_test: int,
+) -> None:  # fmt: skip
+    """The compared schemes' rows, meta and overlay plot in the top folder."""
+    all_rows = [r for rows in curves for r in rows]
+    legend = {}
+    for v, rows in zip(variants, curves, strict=True):
+        cu = v.link.channel_uses_per_weight
+        for r in rows:
+            k = r["curve"]
+            legend[k] = f"{k} ({cu:g} ch. uses/weight)" if cu is not None else k
+    for r in all_rows:
+        if not top.done(curve=r["curve"], esno_db=r["esno_db"], draw=r["draw"],
+                        denoiser=r["denoiser"]):  # fmt: skip
+            top.add(r)
+    top.set_meta(
+        provenance=prov,
+        clean_accuracy=clean_acc,
+        schemes={v.label: to_dict(v.cfg.transmitter) for v in variants},
+    )
+    plot_scheme_comparison(
+        all_rows,
+        cfg.results_dir / "accuracy_vs_snr.png",
+        title=(
+            f"{cfg.model.name} on {cfg.data.dataset} over {cfg.channel.name}: "
+            f"schemes compared; {cfg.sweep.draws} draws, n={n_test}"
+        ),
+        clean_accuracy=clean_acc,
+        curve="curve",
+        labels=legend,
+    )
 
 
 def run_federated(
