@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable
 from numbers import Real
@@ -20,6 +21,7 @@ __all__ = [
     "check_nonnegative",
     "check_one_of",
     "check_positive_int",
+    "ranged",
 ]
 
 #: Lowest Es/N0 [dB] a link accepts. Below about -300 dB the noise overflows
@@ -101,3 +103,9 @@ def check_finite_tensors(tensors: Any, what: str = "state dict") -> None:
             "turn every rebuilt weight into NaN. Retrain (a lower learning rate "
             "avoids divergence) or restore the file from a copy."
         )
+
+
+def ranged(default: Any, lo: float, hi: float) -> Any:
+    """A dataclass field with ``default`` whose value must lie in ``[lo, hi]``: the
+    config converter refuses others, naming the range; the JSON Schema states it."""
+    return dataclasses.field(default=default, metadata={"range": (lo, hi)})

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from airmodel._validation import MIN_ESNO_DB
+from airmodel._validation import MIN_ESNO_DB, ranged
 from airmodel.errors import ConfigError
 from airmodel.evaluation.sweep_settings import AutoDraws, Refine, SweepSettings
 from airmodel.execution.settings import ExecutionSettings
@@ -47,12 +47,12 @@ __all__ = [
 class TrainConfig:
     """Train the model on the fly when no checkpoint exists (cached in ``out``)."""
 
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.1
-    weight_decay: float = 5e-4
+    epochs: int = ranged(10, 1, 10_000)
+    batch_size: int = ranged(128, 1, 1 << 20)
+    lr: float = ranged(0.1, 1e-12, 100.0)
+    weight_decay: float = ranged(5e-4, 0.0, 1.0)
     schedule: Literal["onecycle", "cosine"] = "onecycle"
-    label_smoothing: float = 0.0
+    label_smoothing: float = ranged(0.0, 0.0, 0.99)
     amp_bf16: bool | None = None  # None: bf16 only where native (GPUs, AMX/AVX512-BF16)
     out: str = "runs/models/default"
 
@@ -79,7 +79,7 @@ class DataConfig:
     root: str | None = None
     download: bool = False
     cache_dir: str | None = None
-    test_samples: int | None = None
+    test_samples: int | None = ranged(None, 1, 1 << 31)
     #: The dataset loader's own keyword options (plugins).
     options: dict[str, Any] = field(default_factory=dict)
 
@@ -95,7 +95,7 @@ class BudgetConfig:
     #: (pruned) architecture at no cost.
     mask: Literal["side_info", "architecture"] = "side_info"
     #: Bits of side information per complex channel use (1: rate-1/2 QPSK).
-    mask_bits_per_use: float = 1.0
+    mask_bits_per_use: float = ranged(1.0, 1e-3, 64.0)
     #: Above 0.5: repetition spread evenly, or per tensor by Fisher information.
     expansion: Literal["uniform", "fisher"] = "uniform"
 
@@ -119,11 +119,11 @@ class TransmitterConfig:
     #: ``receiver.kappa`` validation images' pixels, labels sampled from the model).
     allocation: Literal["uniform", "fisher"] = "uniform"
     #: Clip of the gains' spread: ``g_t^2`` within [1/clip, clip] x their mean.
-    allocation_clip: float = 100.0
+    allocation_clip: float = ranged(100.0, 1.0, 1e6)
     #: Analog bandwidth budget [complex channel uses per on-air weight, side
     #: information included]; ``null``: the scheme's own (analog 0.5). Below
     #: 0.5 the weights are pruned, above it repeated (``budget``).
-    channel_uses_per_weight: float | None = None
+    channel_uses_per_weight: float | None = ranged(None, 1e-3, 64.0)
     budget: BudgetConfig = field(default_factory=BudgetConfig)
 
 
@@ -155,7 +155,7 @@ class ReceiverConfig:
     denoisers: list[DenoiserConfig] = field(
         default_factory=lambda: [DenoiserConfig("ml"), DenoiserConfig("mmse")]
     )
-    kappa: int = 100
+    kappa: int = ranged(100, 1, 1 << 31)
     recalibrate_augment: bool = True
     lam_grid: list[float] = field(default_factory=lambda: list(PAPER_LAM_GRID))
     beta_grid: list[float] = field(default_factory=lambda: list(PAPER_BETA_GRID))
@@ -172,7 +172,7 @@ class EvaluationConfig:
 
     device: str = "auto"
     #: 128 is ~2x faster than 1000 on a 2-core CPU (benchmarks/scoring_throughput.py).
-    batch_size: int = 128
+    batch_size: int = ranged(128, 1, 1 << 20)
     #: Scoring, recalibration and adaptation precision: ``fp32`` (exact),
     #: ``bf16`` (weights cast once, batch-norm folded first; autocast on GPUs)
     #: or ``auto`` (bf16 only where native and a start-of-run check on the test
@@ -181,13 +181,13 @@ class EvaluationConfig:
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     #: ``auto``: largest clean-accuracy gap (fraction, 0.005 = 0.5 points)
     #: between bf16 and fp32 on the test images that still picks bf16.
-    precision_tolerance: float = 0.005
+    precision_tolerance: float = ranged(0.005, 0.0, 1.0)
     #: Deprecated spelling of ``precision: bf16`` (kept so old configs load).
     bf16: bool = False
     #: CPU, fp32, airmodel ResNets: score a batch-norm-folded copy with oneDNN
     #: fused ops (airmodel/evaluation/fused.py); false = the eager model.
     fused: bool = True
-    threads: int | None = None
+    threads: int | None = ranged(None, 1, 1024)
     #: CPU scoring asks glibc's malloc to keep freed memory (process-wide; ~6 s
     #: less system time per 10,000-image ResNet-20 pass, benchmarks/allocator.py).
     #: The CLI's own process opts in; the Python API's Scorer does not by default.
@@ -212,22 +212,22 @@ class FederatedConfig:
     autocast for local training (``null`` = only where it is native).
     """
 
-    num_devices: int = 10
-    active: int = 4
-    rounds: int = 10
-    local_epochs: int = 1
-    batch_size: int = 64
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
+    num_devices: int = ranged(10, 1, 100_000)
+    active: int = ranged(4, 1, 100_000)
+    rounds: int = ranged(10, 1, 1_000_000)
+    local_epochs: int = ranged(1, 1, 10_000)
+    batch_size: int = ranged(64, 1, 1 << 20)
+    lr: float = ranged(0.1, 1e-12, 1e6)
+    momentum: float = ranged(0.9, 0.0, 0.999)
+    weight_decay: float = ranged(5e-4, 0.0, 1.0)
     schedule: Literal["cosine", "constant"] = "cosine"
     split: Literal["paper", "dirichlet", "iid"] = "paper"
-    iid_per_device: int = 2000
-    shard_size: int = 500
-    alpha: float = 0.5
-    eval_every: int = 5
-    runs: int = 1
-    divergence_loss: float = 20.0
+    iid_per_device: int = ranged(2000, 0, 1 << 31)
+    shard_size: int = ranged(500, 0, 1 << 31)
+    alpha: float = ranged(0.5, 1e-6, 1e6)
+    eval_every: int = ranged(5, 1, 1_000_000)
+    runs: int = ranged(1, 1, 10_000)
+    divergence_loss: float = ranged(20.0, 1e-6, math.inf)
     bn_policy: Literal["clean", "noisy"] = "clean"
     amp_bf16: bool | None = None
 
@@ -242,7 +242,7 @@ class ExperimentConfig:
 
     name: str = "experiment"
     experiment: Literal["inference", "federated"] = "inference"
-    seed: int = 0
+    seed: int = ranged(0, 0, 2**63 - 1)
     out_dir: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -266,47 +266,6 @@ class ExperimentConfig:
 #: of a unit-power payload) leaves float32's range; from ~60 dB on a model is noiseless.
 MAX_ESNO_DB = 200.0
 
-_RANGES: dict[str, tuple[float, float]] = {
-    "seed": (0, 2**63 - 1),
-    "model.train.epochs": (1, 10_000),
-    "model.train.batch_size": (1, 1 << 20),
-    "model.train.lr": (1e-12, 100.0),
-    "model.train.weight_decay": (0.0, 1.0),
-    "model.train.label_smoothing": (0.0, 0.99),
-    "data.test_samples": (1, 1 << 31),
-    "receiver.kappa": (1, 1 << 31),
-    "transmitter.allocation_clip": (1.0, 1e6),
-    "transmitter.channel_uses_per_weight": (1e-3, 64.0),
-    "transmitter.budget.mask_bits_per_use": (1e-3, 64.0),
-    "sweep.draws": (1, 1_000_000),
-    "sweep.auto.half_width_db": (1e-3, 100.0),
-    "sweep.auto.min_draws": (2, 1_000_000),
-    "sweep.auto.step": (1, 1_000_000),
-    "sweep.auto.max_draws": (2, 1_000_000),
-    "sweep.refine.resolution_db": (1e-3, 100.0),
-    "sweep.refine.max_points": (0, 10_000),
-    "evaluation.batch_size": (1, 1 << 20),
-    "evaluation.threads": (1, 1024),
-    "federated.num_devices": (1, 100_000),
-    "federated.active": (1, 100_000),
-    "federated.rounds": (1, 1_000_000),
-    "federated.local_epochs": (1, 10_000),
-    "federated.batch_size": (1, 1 << 20),
-    "federated.lr": (1e-12, 1e6),
-    "federated.momentum": (0.0, 0.999),
-    "federated.weight_decay": (0.0, 1.0),
-    "federated.iid_per_device": (0, 1 << 31),
-    "federated.shard_size": (0, 1 << 31),
-    "federated.divergence_loss": (1e-6, math.inf),
-    "federated.alpha": (1e-6, 1e6),
-    "federated.eval_every": (1, 1_000_000),
-    "federated.runs": (1, 10_000),
-    "execution.cpus_per_trial": (1, 1024),
-    "execution.gpus_per_trial": (0.0, 1024.0),
-    "execution.max_retries": (0, 1000),
-    "execution.cells_per_pass": (1, 4096),
-    "evaluation.precision_tolerance": (0.0, 1.0),
-}
 
 
 def _type_name(tp: Any) -> str:
@@ -409,6 +368,8 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     """Build dataclass ``cls`` from ``data``; unknown keys and bad types raise."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
+    ranges = {f.name: f.metadata["range"] for f in dataclasses.fields(cls)
+              if "range" in f.metadata}  # fmt: skip
     for k in data:
         if k not in names:
             where = f"{prefix}." if prefix else ""
@@ -419,7 +380,7 @@ def from_dict(cls: type, data: dict[str, Any], prefix: str = "") -> Any:
     for k, v in data.items():
         key = f"{prefix}.{k}" if prefix else k
         val = _convert(hints[k], v, key)
-        lo_hi = _RANGES.get(key)
+        lo_hi = ranges.get(k)
         if (
             lo_hi is not None and isinstance(val, int | float)
             and not lo_hi[0] <= val <= lo_hi[1]

@@ -90,8 +90,6 @@ def _type_schema(tp: Any, key: str) -> dict[str, Any]:
 
 
 def _object_schema(cls: type, prefix: str = "") -> dict[str, Any]:
-    from airmodel.config import _RANGES
-
     hints = typing.get_type_hints(cls)
     comments = _field_comments(cls)
     props = {}
@@ -104,7 +102,7 @@ def _object_schema(cls: type, prefix: str = "") -> dict[str, Any]:
             prop["default"] = _plain(f.default)
         elif f.default_factory is not dataclasses.MISSING:
             prop["default"] = _plain(f.default_factory())
-        lo_hi = _RANGES.get(key)
+        lo_hi = f.metadata.get("range")
         if lo_hi is not None:
             prop = _bounded(prop, lo_hi)
         props[f.name] = prop

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from airmodel._validation import ranged
+
 __all__ = ["AutoDraws", "Refine", "SweepSettings"]
 
 
@@ -19,10 +21,10 @@ class AutoDraws:
     ``max_draws`` is reached (airmodel/evaluation/adaptive.py).
     """
 
-    half_width_db: float = 0.3
-    min_draws: int = 5
-    step: int = 5
-    max_draws: int = 40
+    half_width_db: float = ranged(0.3, 1e-3, 100.0)
+    min_draws: int = ranged(5, 2, 1_000_000)
+    step: int = ranged(5, 1, 1_000_000)
+    max_draws: int = ranged(40, 2, 1_000_000)
     targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
     versus: str = "ml"
     x: Literal["wnr_db", "esno_db"] = "wnr_db"
@@ -40,8 +42,8 @@ class Refine:
 
     targets: list[float] = field(default_factory=lambda: [0.6, 0.8])
     receivers: list[str] = field(default_factory=list)
-    resolution_db: float = 0.5
-    max_points: int = 12
+    resolution_db: float = ranged(0.5, 1e-3, 100.0)
+    max_points: int = ranged(12, 0, 10_000)
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,6 @@ class SweepSettings:
     ``refine`` adds points around the target crossings."""
 
     snr_db: list[float] = field(default_factory=lambda: [0.0, 5.0, 10.0])
-    draws: int | Literal["auto"] = 3
+    draws: int | Literal["auto"] = ranged(3, 1, 1_000_000)
     auto: AutoDraws = field(default_factory=AutoDraws)
     refine: Refine | None = None

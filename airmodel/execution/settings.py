@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from airmodel._validation import ranged
+
 __all__ = ["ExecutionSettings"]
 
 
@@ -28,7 +30,7 @@ class ExecutionSettings:
 
     backend: Literal["local", "ray"] = "local"
     address: str = "local"
-    cpus_per_trial: int = 1
-    gpus_per_trial: float = 0.0
-    max_retries: int = 3
-    cells_per_pass: int | None = None
+    cpus_per_trial: int = ranged(1, 1, 1024)
+    gpus_per_trial: float = ranged(0.0, 0.0, 1024.0)
+    max_retries: int = ranged(3, 0, 1000)
+    cells_per_pass: int | None = ranged(None, 1, 4096)
