@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from airmodel.provenance import write_atomic
+from airmodel.receiver.spec import ReceiverKey
 
 __all__ = [
     "summarize",
@@ -117,13 +118,14 @@ def _split(key: str) -> tuple[str, str, str]:
     ``"+bn500+aug4"``): scheme label, receiver, suffixes. A ``" @ …"`` tail
     (``"ml @ 10 dB"``, see :func:`plot_accuracy`'s ``dash``) is dropped."""
     prefix, _, receiver = str(key).partition(" @ ")[0].rpartition(" ")
-    base, plus, rest = receiver.partition("+")
-    return prefix, base, plus + rest
+    k = ReceiverKey.parse(receiver)
+    return prefix, k.base, k.suffixes
 
 
 def family(key: str) -> str:
     """Receiver family of a curve key: ``mmse_pb[fit]+bn500`` -> ``mmse_pb``."""
-    return re.split(r"[\[+]", _split(key)[1], maxsplit=1)[0]
+    k = ReceiverKey.parse(_split(key)[1])
+    return k.name if k.label is None else re.split(r"[\[+]", k.label, maxsplit=1)[0]
 
 
 def receiver_colour(key: str) -> str:
