@@ -135,7 +135,7 @@ class ReceiverKey:
 
 @dataclass(frozen=True)
 class ReceiverSpec:
-    """One receiver to compare (config ``receiver.denoisers`` entries map onto it 1:1).
+    """One receiver to compare.
 
     ``select``: ``"fixed"`` uses ``lam``/``beta`` as given; ``"validation"``
     picks them on the grid by accuracy on ``kappa`` training images (no
@@ -161,6 +161,9 @@ class ReceiverSpec:
     ``views``: test-time augmentation, the mean softmax over that many views
     (k x the inference forward passes; key suffix ``+augK``). Both run after
     selection and share it.
+
+    A config's ``receiver.denoisers`` entries map onto it 1:1
+    (``airmodel.config.DenoiserConfig`` is this class).
     """
 
     name: str = "ml"
