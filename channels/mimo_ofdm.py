@@ -42,7 +42,13 @@ from airmodel.channels.mimo import _check_rho, _gain
 from airmodel.channels.registry import register_channel
 from airmodel.seed import make_generator
 
-__all__ = ["MIMOOFDMChannel", "CDLMIMOChannel", "TDLMIMOChannel", "noise_gain", "spatial_lmmse"]
+__all__ = [
+    "MIMOOFDMChannel",
+    "CDLMIMOChannel",
+    "TDLMIMOChannel",
+    "noise_gain",
+    "spatial_lmmse",
+]
 
 #: Seed of the fixed QPSK pilot sequences (the same for every instance).
 PILOT_SEED = 0
@@ -98,7 +104,9 @@ def noise_gain(interp, pilots: torch.Tensor) -> torch.Tensor:
     return (w.abs().square() * scale[:, :, None, None]).sum(0)
 
 
-def spatial_lmmse(h_ls: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def spatial_lmmse(
+    h_ls: torch.Tensor, v: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Joint LMMSE of all ``N_r·N_s`` channel entries of each resource element from LS.
 
     ``z = h + e`` per resource element, ``e ~ CN(0, V)``, ``V = diag(v)`` (the
@@ -269,7 +277,9 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
         """The receiver's effective channel and its error variance (see the class)."""
         k = self.num_tx
         if self.csi == "perfect":
-            return h / math.sqrt(k), torch.zeros((), dtype=self.dtype, device=self.device)
+            return h / math.sqrt(k), torch.zeros(
+                (), dtype=self.dtype, device=self.device
+            )
         h_ls, _ = self._estimator(y, no)  # estimates h/sqrt(k): the pilots were scaled
         v = no * self.ls_gain.to(h_ls.real.dtype)  # [k, S, F]: exact LS error variance
         if self.csi == "ls":
@@ -277,7 +287,9 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
             return h_ls * shrink.to(h_ls.dtype), v * shrink
         return spatial_lmmse(h_ls, v)
 
-    def _slots(self, x: torch.Tensor, no: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _slots(
+        self, x: torch.Tensor, no: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """One batch of slots: [b, D·N_s] symbols in, (x_hat, no_eff) [b, D·N_s] out."""
         b, k, d = x.shape[0], self.num_tx, self.num_data_symbols
         s = x.view(b, d, k).transpose(1, 2)[:, None]  # [b, 1, k, D]: stream-first
@@ -295,7 +307,9 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
         """Send ``x`` over as many slots as it needs; see the class."""
         no = scalar_no(no, self.dtype, self.device, "the MIMO-OFDM channel")
         if x.dim() != 1:
-            raise ValueError(f"`x` must be 1-D [num_symbols]; got shape {list(x.shape)}.")
+            raise ValueError(
+                f"`x` must be 1-D [num_symbols]; got shape {list(x.shape)}."
+            )
         n, per = x.numel(), self.num_data_symbols * self.num_tx
         nb = -(-n // per)
         flat = torch.cat([x, x.new_zeros(nb * per - n)]).view(nb, per)
@@ -370,8 +384,14 @@ class CDLMIMOChannel(MIMOOFDMChannel):
         check_one_of("direction", direction, ("uplink", "downlink"))
         check_one_of("model", model, ("A", "B", "C", "D", "E"))
         nt, nr, equalizer = _check_antennas(num_tx, num_rx, equalizer)
-        if isinstance(spacing, bool) or not isinstance(spacing, (int, float)) or spacing <= 0:
-            raise ValueError(f"`spacing` must be a positive number of wavelengths; got {spacing!r}")
+        if (
+            isinstance(spacing, bool)
+            or not isinstance(spacing, (int, float))
+            or spacing <= 0
+        ):
+            raise ValueError(
+                f"`spacing` must be a positive number of wavelengths; got {spacing!r}"
+            )
         device = block_device(device)
 
         def array(n: int, pattern: str) -> AntennaArray:

@@ -35,15 +35,38 @@ def gaussian(n: int, seed: int = 0) -> torch.Tensor:
     [
         (TDLMIMOChannel, {"num_tx": 2, "num_rx": 2, "csi": "perfect"}, 5.0, 0.05),
         (TDLMIMOChannel, {"num_tx": 4, "num_rx": 4, "csi": "perfect"}, 15.0, 0.05),
-        (CDLMIMOChannel, {"num_tx": 2, "num_rx": 4, "csi": "perfect", "equalizer": "zf"}, 10.0, 0.05),
-        (TDLMIMOChannel, {"num_tx": 2, "num_rx": 4, "csi": "ls", "delay_spread": 30e-9}, 10.0, 0.05),
+        (
+            CDLMIMOChannel,
+            {"num_tx": 2, "num_rx": 4, "csi": "perfect", "equalizer": "zf"},
+            10.0,
+            0.05,
+        ),
+        (
+            TDLMIMOChannel,
+            {"num_tx": 2, "num_rx": 4, "csi": "ls", "delay_spread": 30e-9},
+            10.0,
+            0.05,
+        ),
         (TDLMIMOChannel, {"num_tx": 2, "num_rx": 2, "csi": "ls"}, 10.0, 0.05),
         (TDLMIMOChannel, {"num_tx": 2, "num_rx": 2, "csi": "lmmse"}, 10.0, 0.05),
-        (TDLMIMOChannel, {"num_tx": 2, "num_rx": 4, "csi": "lmmse", "rho_rx": 0.9}, 10.0, 0.08),
+        (
+            TDLMIMOChannel,
+            {"num_tx": 2, "num_rx": 4, "csi": "lmmse", "rho_rx": 0.9},
+            10.0,
+            0.08,
+        ),
         (CDLMIMOChannel, {"num_tx": 2, "num_rx": 4, "csi": "lmmse"}, 10.0, 0.15),
     ],
-    ids=["tdl2x2-perfect", "tdl4x4-perfect", "cdl2x4-zf-perfect", "tdl2x4-ls-30ns",
-         "tdl2x2-ls", "tdl2x2-lmmse", "tdl2x4-lmmse-rho0.9", "cdl2x4-lmmse"],
+    ids=[
+        "tdl2x2-perfect",
+        "tdl4x4-perfect",
+        "cdl2x4-zf-perfect",
+        "tdl2x4-ls-30ns",
+        "tdl2x2-ls",
+        "tdl2x2-lmmse",
+        "tdl2x4-lmmse-rho0.9",
+        "cdl2x4-lmmse",
+    ],
 )
 def test_link_noise_per_decile(cls, opts, snr_db, tol):
     """Through ``Link`` (analog, ZF on the equivalent scalar channel), N = 4·10^5
@@ -131,14 +154,22 @@ def test_equals_bare_sionna_chain(csi):
     old = sionna.phy.config.seed
     try:
         sionna.phy.config.seed = stream_seed(21, "channel")  # keyed-v2
-        tdl = TDL("C", delay_spread=300e-9, carrier_frequency=3.5e9, num_rx_ant=nr, num_tx_ant=k)
+        tdl = TDL(
+            "C",
+            delay_spread=300e-9,
+            carrier_frequency=3.5e9,
+            num_rx_ant=nr,
+            num_tx_ant=k,
+        )
         ofdm = OFDMChannel(tdl, rg, normalize_channel=True, return_channel=True)
         s = x.view(slots, d, k).transpose(1, 2)[:, None]
         y, h = ofdm(ResourceGridMapper(rg)(s) / math.sqrt(k), torch.tensor(no))
         if csi == "perfect":
             h_hat, err = h / math.sqrt(k), torch.zeros(())
         else:
-            h_ls, _ = LSChannelEstimator(rg, interpolation_type="lin")(y, torch.tensor(no))
+            h_ls, _ = LSChannelEstimator(rg, interpolation_type="lin")(
+                y, torch.tensor(no)
+            )
             v = no * ch.ls_gain
             h_hat, err = h_ls / (1 + k * v), v / (1 + k * v)
         sm = StreamManagement(np.ones([1, 1], int), k)

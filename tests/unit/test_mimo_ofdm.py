@@ -26,7 +26,12 @@ class TestRegistry:
             assert name in channels.list_channels()
             ch = channels.get(name)
             assert type(ch) is cls and isinstance(ch, MIMOOFDMChannel) and ch.is_fading
-            assert (ch.num_tx, ch.num_rx, ch.equalizer, ch.csi) == (2, 2, "lmmse", "lmmse")
+            assert (ch.num_tx, ch.num_rx, ch.equalizer, ch.csi) == (
+                2,
+                2,
+                "lmmse",
+                "lmmse",
+            )
 
     @pytest.mark.parametrize(
         "kwargs, match",
@@ -55,7 +60,9 @@ class TestRegistry:
         """`--set channel.name=mimo_cdl` on the quickstart: 2 x 2, LMMSE CSI; 2 weights
         per symbol, 2 streams on 12 of 14 OFDM symbols: 0.25·14/12 channel uses per
         weight (pilot OFDM symbols counted)."""
-        cfg = load_config("configs/quickstart.yaml", overrides=["channel.name=mimo_cdl"])
+        cfg = load_config(
+            "configs/quickstart.yaml", overrides=["channel.name=mimo_cdl"]
+        )
         link = build_link(cfg)
         assert isinstance(link.channel, CDLMIMOChannel)
         assert link.channel_uses_per_weight == pytest.approx(0.25 * 14 / 12, rel=1e-12)
@@ -63,7 +70,10 @@ class TestRegistry:
     def test_config_bad_option_is_one_line(self):
         cfg = load_config(
             "configs/quickstart.yaml",
-            overrides=["channel.name=mimo_tdl", "channel.options={num_tx: 4, num_rx: 2, equalizer: zf}"],
+            overrides=[
+                "channel.name=mimo_tdl",
+                "channel.options={num_tx: 4, num_rx: 2, equalizer: zf}",
+            ],
         )
         with pytest.raises(UserError, match="channel.options.*num_rx"):
             build_link(cfg)
@@ -117,6 +127,8 @@ class TestBlock:
         unit-energy symbols."""
         for nt in (1, 2, 4):
             ch = TDLMIMOChannel(num_tx=nt, num_rx=4)
-            grid = ch._mapper(torch.ones(1, 1, nt, ch.num_data_symbols, dtype=torch.complex64))
+            grid = ch._mapper(
+                torch.ones(1, 1, nt, ch.num_data_symbols, dtype=torch.complex64)
+            )
             e = (grid / math.sqrt(nt)).abs().square().sum(2)[0, 0]  # [S, F]
             torch.testing.assert_close(e, torch.ones_like(e), rtol=1e-5, atol=1e-5)
