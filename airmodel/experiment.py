@@ -517,8 +517,8 @@ def _curve_rows(v: Variant, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in rows:
         key = f"{v.label} {r['denoiser']}" if v.label else r["denoiser"]
         if cu is not None:
-            r = {**r, "channel_uses_per_weight": cu}
-            r["ew_n0_db"] = ew_n0_db(r["esno_db"], cu)
+            r = {"channel_uses_per_weight": cu, **r}  # a row's measured one wins
+            r["ew_n0_db"] = ew_n0_db(r["esno_db"], r["channel_uses_per_weight"])
         out.append({**r, "curve": key})
     return out
 

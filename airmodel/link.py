@@ -231,6 +231,8 @@ class Link:
         )
         if self.power_control is not None:
             reception.info["lost_weights"] = float(torch.isinf(reception.no_w).sum())
+        if getattr(self.channel, "symbols_per_use_measured", False):  # MIMO water-filling
+            reception.info["channel_uses_per_weight"] = self.channel_uses_per_weight
         return Transmission(
             vector=vector,
             spec=spec,

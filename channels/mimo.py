@@ -213,6 +213,9 @@ class MIMOChannel(SharedSeedMixin, Block):
         self._draw_h = GenerateFlatFadingChannel(nt, nr, spatial_corr=corr, **kw)
         self._send = ApplyFlatFadingChannel(**kw)
         make_seedable(self)
+        #: ``symbols_per_use`` is measured per call (water-filling): the Link
+        #: records the call's channel uses per weight in the results rows.
+        self.symbols_per_use_measured = mode == "svd" and power == "waterfill"
         #: Complex symbols per channel use (time: ``channel_uses = symbols / this``).
         per_block = self._per_block()
         pilots = self.num_tx if self.csi != "perfect" else 0

@@ -178,6 +178,22 @@ class TestLink:
         assert float(r.mean()) == pytest.approx(1.0, rel=0.03)
         assert link.channel_uses_per_weight == 0.25
 
+    def test_waterfill_channel_uses_recorded(self):
+        """SVD water-filling sends fewer streams in poor channels: the Link records
+        each transmission's measured channel uses per weight in the reception info
+        (results rows carry it), 0.5 / symbols_per_use of that call; 0 dB keeps one
+        stream often (0.25 < cu < 0.5), 30 dB almost always two (cu -> 0.25).
+        Fixed-rate modes add nothing."""
+        g = torch.Generator().manual_seed(0)
+        sd = {"w": torch.randn(20_000, generator=g) * 0.05}
+        link = Link(MIMOChannel(num_tx=2, num_rx=2, mode="svd", power="waterfill"))
+        low = link.transmit(sd, 0.0, seed=1).reception.info["channel_uses_per_weight"]
+        assert low == link.channel_uses_per_weight and 0.26 < low < 0.5
+        high = link.transmit(sd, 30.0, seed=1).reception.info["channel_uses_per_weight"]
+        assert 0.25 <= high < 0.252
+        fixed = Link(MIMOChannel(num_tx=2, num_rx=2, mode="svd"))
+        assert "channel_uses_per_weight" not in fixed.transmit(sd, 0.0, seed=1).reception.info
+
     def test_interleaver_compatible(self):
         g = torch.Generator().manual_seed(0)
         sd = {"w": torch.randn(10_000, generator=g) * 0.05}

@@ -8,7 +8,9 @@ uses per weight) at which mean test accuracy over the draws reaches 60 % and
 the project's 90 % bootstrap interval (expanded for few draws,
 :func:`airmodel.evaluation.uncertainty.expanded_levels`) from 2,000 resamples of the draws (the
 same resampled draw indices for every mode: draw d has the same trial seed in
-every folder), and the channel uses per weight at that point (time).
+every folder), and the channel uses per weight at that point (time): the
+folder's, or for SVD water-filling (fewer streams in poor channels) the one
+each transmission measured, interpolated at the 60 % / 80 % crossing.
 """
 
 from __future__ import annotations
@@ -35,18 +37,34 @@ MODES = {
     "sm_2x2_lmmse": "2x2 SM LMMSE",
     "sm_2x2_zf": "2x2 SM ZF",
     "svd_2x2": "2x2 SVD (equal power)",
+    "svd_2x2_waterfill": "2x2 SVD (water-filling)",
     "sm_4x4_lmmse": "4x4 SM LMMSE",
     "sm_4x4_zf": "4x4 SM ZF",
 }
 
 
-def load(folder: Path) -> tuple[dict, float]:
-    """{denoiser: {esno: {draw: accuracy}}} and channel uses per weight."""
+def load(folder: Path) -> tuple[dict, dict]:
+    """{denoiser: {esno: {draw: accuracy}}} and {esno: channel uses per weight}.
+
+    The channel uses per weight are the rows' own where they carry one (SVD
+    water-filling: measured per transmission, mean over the point's rows),
+    else the folder's (meta.json)."""
     acc: dict = defaultdict(lambda: defaultdict(dict))
     meta, rows = read_results(folder)
+    cus: dict = defaultdict(list)
     for r in rows:
         acc[r["denoiser"]][float(r["esno_db"])][int(r["draw"])] = float(r["accuracy"])
-    return acc, float(meta["channel_uses_per_weight"])
+        cu = r.get("channel_uses_per_weight", meta["channel_uses_per_weight"])
+        cus[float(r["esno_db"])].append(float(cu))
+    return acc, {p: float(np.mean(v)) for p, v in cus.items()}
+
+
+def cu_at(cu: dict, x: float) -> float:
+    """Channel uses per weight at Es/N0 ``x`` (linear between points, ends held)."""
+    pts = sorted(cu)
+    if not np.isfinite(x):
+        return cu[pts[-1] if x > 0 else pts[0]]
+    return float(np.interp(x, pts, [cu[p] for p in pts]))
 
 
 def crossings(by_pt: dict, draws: np.ndarray) -> list[float]:
@@ -76,7 +94,6 @@ def main(root: str = "docs/data/mimo_digits") -> str:
         if not (base / name / "rows.jsonl").exists():
             continue
         acc, cu = load(base / name)
-        shift = 10 * math.log10(cu)
         for den, by_pt in acc.items():
             common = set.intersection(*(set(v) for v in by_pt.values()))
             if len(common) < max(len(v) for v in by_pt.values()):
@@ -90,13 +107,21 @@ def main(root: str = "docs/data/mimo_digits") -> str:
             boot = np.where(
                 np.isnan(boot), np.inf, boot
             )  # not reached: above the range
-            cells = []
+            cells, uses = [], []
             for j in range(len(TARGETS)):
                 lo, hi = np.quantile(boot[:, j], expanded_levels(LEVEL, n_draws))
                 x = point[j]
                 cells.append(fmt(x, lo, hi))
-                cells.append(fmt(x + shift, lo + shift, hi + shift))
-            lines.append(f"| {label} | {den} | {cu:g} | " + " | ".join(cells) + " |")
+                # energy per weight: Es/N0 + 10 log10(ch. uses/weight at that Es/N0)
+                ew = [v + 10 * math.log10(cu_at(cu, v)) for v in (x, lo, hi)]
+                cells.append(fmt(*ew))
+                uses.append(cu_at(cu, x) if np.isfinite(x) else math.nan)
+            use = (
+                f"{uses[0]:.3g} / {uses[1]:.3g} (measured)"
+                if len(set(cu.values())) > 1
+                else f"{next(iter(cu.values())):g}"
+            )
+            lines.append(f"| {label} | {den} | {use} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
