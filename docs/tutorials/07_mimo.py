@@ -172,6 +172,12 @@ for name, opts in [
 # One draw per mode: see [Multi-antenna links](../../mimo/) for 10 draws over 16 Es/N0
 # points with intervals.
 #
+# The same contract holds over frequency-selective channels: `channel.name: mimo_cdl`
+# (or `mimo_tdl`) runs spatial multiplexing over OFDM through 3GPP CDL/TDL models with
+# antenna arrays at both ends, pilots and LS channel estimates, and Sionna's OFDM
+# LMMSE/ZF equalizers; each symbol's `no_eff` then also carries the channel-estimation
+# error ([Multi-antenna links](../../mimo/#mimo-ofdm-over-3gpp-cdltdl-with-antenna-arrays)).
+#
 # ## Takeaways
 #
 # * Every MIMO mode hands the denoiser a per-stream, per-symbol noise variance `no_eff`
