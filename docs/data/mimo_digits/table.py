@@ -76,9 +76,9 @@ def crossings(by_pt: dict, draws: np.ndarray) -> list[float]:
 def fmt(x: float, lo: float, hi: float) -> str:
     if math.isnan(x):
         return "not reached"
-    return f"{x:.1f} [{lo:.1f}, {hi:.1f}]" + (
-        "" if np.isfinite(hi) else " (upper end not reached)"
-    )
+    if not np.isfinite(hi):  # some resamples never reach the target in the grid
+        return f"{x:.1f} [{lo:.1f}, not reached]"
+    return f"{x:.1f} [{lo:.1f}, {hi:.1f}]"
 
 
 def main(root: str = "docs/data/mimo_digits") -> str:
@@ -110,6 +110,7 @@ def main(root: str = "docs/data/mimo_digits") -> str:
             cells, uses = [], []
             for j in range(len(TARGETS)):
                 lo, hi = np.quantile(boot[:, j], expanded_levels(LEVEL, n_draws))
+                hi = np.inf if np.isnan(hi) else hi  # quantile between infs
                 x = point[j]
                 cells.append(fmt(x, lo, hi))
                 # energy per weight: Es/N0 + 10 log10(ch. uses/weight at that Es/N0)
