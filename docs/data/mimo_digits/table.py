@@ -118,7 +118,8 @@ def main(root: str = "docs/data/mimo_digits") -> str:
                 cells.append(fmt(*ew))
                 uses.append(cu_at(cu, x) if np.isfinite(x) else math.nan)
             use = (
-                f"{uses[0]:.3g} / {uses[1]:.3g} (measured)"
+                " / ".join(f"{u:.3g}" if np.isfinite(u) else "–" for u in uses)
+                + " (measured)"
                 if len(set(cu.values())) > 1
                 else f"{next(iter(cu.values())):g}"
             )
