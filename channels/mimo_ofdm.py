@@ -26,6 +26,7 @@ from sionna.phy.channel.tr38901 import CDL, TDL, AntennaArray
 from sionna.phy.mimo import StreamManagement
 from sionna.phy.ofdm import (
     LinearInterpolator,
+    LMMSEChannelEstimator,
     LMMSEEqualizer,
     LSChannelEstimator,
     NearestNeighborInterpolator,
@@ -33,6 +34,8 @@ from sionna.phy.ofdm import (
     ResourceGrid,
     ResourceGridMapper,
     ZFEqualizer,
+    tdl_freq_cov_mat,
+    tdl_time_cov_mat,
 )
 
 from airmodel._validation import check_finite, check_one_of, check_positive_int
@@ -52,6 +55,8 @@ __all__ = [
 
 #: Seed of the fixed QPSK pilot sequences (the same for every instance).
 PILOT_SEED = 0
+#: Noise variance given to Sionna's LMMSE estimator when ``no = 0`` (``csi="sionna_lmmse"``).
+NOISE_FLOOR = 1e-6
 
 
 def kronecker_pilots(
@@ -167,7 +172,14 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
       with ``ĥ``. That variance goes to the equalizer as ``err_var``, so its
       ``no_eff`` includes the estimation error (exact for Gaussian entries and a
       channel constant over the slot, speed 0; Doppler adds an interpolation
-      error not in ``err_var``).
+      error not in ``err_var``);
+    * ``csi="lmmse"``: the ``"ls"`` estimate refined by :func:`spatial_lmmse`
+      (spatial covariance estimated from the call's LS estimates);
+    * ``csi="sionna_lmmse"``: Sionna's ``LMMSEChannelEstimator`` (order
+      ``"t-f-s"``) given the channel's frequency, time and receive-side spatial
+      covariance matrices (``lmmse_cov``, each scaled by ``1/N_s``: the
+      effective channel's entries have energy ``1/N_s``), and Sionna's
+      returned per-entry error variance as ``err_var``.
 
     Pilots take whole OFDM symbols (``pilot_ofdm_symbol_indices``) in both CSI
     modes (same grid, same draws); they count as channel uses:
@@ -178,7 +190,10 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
     :param num_tx: ``N_t`` transmit antennas (= streams).
     :param num_rx: ``N_r`` receive antennas.
     :param equalizer: ``"lmmse"`` or ``"zf"`` (ZF needs ``num_rx >= num_tx``).
-    :param csi: ``"perfect"`` or ``"ls"``.
+    :param csi: ``"perfect"``, ``"ls"``, ``"lmmse"`` or ``"sionna_lmmse"``.
+    :param lmmse_cov: Callable ``(resource_grid) -> (R_time [S, S], R_freq [F, F],
+        R_space [N_r, N_r])``, complex, unit diagonal: the channel's covariance
+        matrices, needed by ``csi="sionna_lmmse"`` only.
     :param num_ofdm_symbols: Sionna ``ResourceGrid`` argument, as are ``fft_size``
         (a multiple of ``num_tx``), ``subcarrier_spacing`` [Hz],
         ``cyclic_prefix_length`` and ``pilot_ofdm_symbol_indices``.
@@ -212,11 +227,17 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
         slots_per_batch: int = 64,
         precision: str | None = None,
         device: str | None = None,
+        lmmse_cov=None,
     ) -> None:
         super().__init__(precision=precision, device=device)
         self.num_tx, self.num_rx = num_tx, num_rx
         self.equalizer = equalizer
-        self.csi = check_one_of("csi", csi, ("perfect", "ls", "lmmse"))
+        self.csi = check_one_of("csi", csi, ("perfect", "ls", "lmmse", "sionna_lmmse"))
+        if self.csi == "sionna_lmmse" and lmmse_cov is None:
+            raise ValueError(
+                "`csi: sionna_lmmse` needs the channel's covariance matrices, "
+                "known for mimo_tdl only; use csi: lmmse here"
+            )
         check_one_of(
             "interpolation_type", interpolation_type, ("nn", "lin", "lin_time_avg")
         )
@@ -267,6 +288,11 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
             )
         )
         self._estimator = LSChannelEstimator(rg, interpolator=interp, **kw)
+        if self.csi == "sionna_lmmse":  # entries of the effective channel: energy 1/k
+            cov_t, cov_f, cov_s = (c / k for c in lmmse_cov(rg))
+            self._sionna_lmmse = LMMSEChannelEstimator(
+                rg, cov_t, cov_f, cov_s, order="t-f-s", **kw
+            )
         #: [N_s, S, F] noise gain of the LS estimate (``v = no·G``).
         self.ls_gain = noise_gain(interp, pattern.pilots[0])
         self.num_data_symbols = int(rg.num_data_symbols)  # per stream and slot
@@ -280,6 +306,12 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
             return h / math.sqrt(k), torch.zeros(
                 (), dtype=self.dtype, device=self.device
             )
+        if self.csi == "sionna_lmmse":
+            if float(no) > 0.0:
+                return self._sionna_lmmse(y, no)
+            # no = 0: Sionna's filters are singular; estimate at a floor, report 0
+            h_hat, _ = self._sionna_lmmse(y, no.new_tensor(NOISE_FLOOR))
+            return h_hat, torch.zeros((), dtype=self.dtype, device=self.device)
         h_ls, _ = self._estimator(y, no)  # estimates h/sqrt(k): the pilots were scaled
         v = no * self.ls_gain.to(h_ls.real.dtype)  # [k, S, F]: exact LS error variance
         if self.csi == "ls":
@@ -428,7 +460,13 @@ class TDLMIMOChannel(MIMOOFDMChannel):
     :param carrier_frequency: Carrier frequency [Hz].
     :param min_speed, max_speed: UT speed range [m/s].
     :param rho_tx, rho_rx: exponential correlation at each end, ``0 <= rho < 1``.
-    :param kwargs: :class:`MIMOOFDMChannel` arguments.
+    :param kwargs: :class:`MIMOOFDMChannel` arguments. ``csi="sionna_lmmse"``
+        (models ``"A"``..``"E"``) gives Sionna's ``LMMSEChannelEstimator`` the
+        model's covariances: ``tdl_freq_cov_mat``, ``tdl_time_cov_mat``
+        (averaged over 16 speeds spread evenly over ``[min_speed, max_speed]``)
+        and ``exp_corr_mat(rho_rx)`` across the receive antennas (identity when
+        uncorrelated). ``rho_tx`` needs none: with orthogonal pilots each
+        stream's column of ``H`` is estimated alone, with covariance ``R_rx``.
     """
 
     def __init__(
@@ -463,6 +501,43 @@ class TDLMIMOChannel(MIMOOFDMChannel):
             min_speed=min_speed, max_speed=max_speed, num_rx_ant=nr, num_tx_ant=nt,
             **corr, **kw,
         )  # fmt: skip
+        lmmse_cov = None
+        if kwargs.get("csi") == "sionna_lmmse":
+            if model not in ("A", "B", "C", "D", "E") or delay_spread is None:
+                raise ValueError(
+                    f"`csi: sionna_lmmse` needs a scaled model A..E with a "
+                    f"delay_spread (Sionna's tdl_freq_cov_mat); got model "
+                    f"{model!r}. Use csi: lmmse for fixed-delay profiles"
+                )
+            speeds = _speed_grid(min_speed, max_speed)
+
+            def lmmse_cov(rg):
+                freq = tdl_freq_cov_mat(
+                    model, rg.subcarrier_spacing, rg.fft_size, delay_spread, **kw
+                )
+                time = sum(
+                    tdl_time_cov_mat(
+                        model,
+                        v,
+                        carrier_frequency,
+                        rg.ofdm_symbol_duration,
+                        rg.num_ofdm_symbols,
+                        **kw,
+                    )
+                    for v in speeds
+                ) / len(speeds)
+                space = exp_corr_mat(rho_rx, nr, **kw).to(freq.dtype)
+                return time, freq, space
+
         super().__init__(
-            tdl, num_tx=nt, num_rx=nr, equalizer=equalizer, **kw, **kwargs
+            tdl, num_tx=nt, num_rx=nr, equalizer=equalizer, lmmse_cov=lmmse_cov,
+            **kw, **kwargs,
         )  # fmt: skip
+
+
+def _speed_grid(min_speed: float, max_speed: float | None) -> list[float]:
+    """16 speeds at the midpoints of equal parts of ``[min, max]`` (one if equal)."""
+    hi = min_speed if max_speed is None else max_speed
+    if hi == min_speed:
+        return [float(min_speed)]
+    return [min_speed + (i + 0.5) * (hi - min_speed) / 16 for i in range(16)]
