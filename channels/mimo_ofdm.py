@@ -488,6 +488,13 @@ class TDLMIMOChannel(MIMOOFDMChannel):
         check_finite("carrier_frequency", carrier_frequency)
         nt, nr, equalizer = _check_antennas(num_tx, num_rx, equalizer)
         rho_tx, rho_rx = _check_rho("rho_tx", rho_tx), _check_rho("rho_rx", rho_rx)
+        if kwargs.get("csi") == "sionna_lmmse":
+            if model not in ("A", "B", "C", "D", "E") or delay_spread is None:
+                raise ValueError(
+                    f"`csi: sionna_lmmse` needs a scaled model A..E with a "
+                    f"delay_spread (Sionna's tdl_freq_cov_mat); got model "
+                    f"{model!r}. Use csi: lmmse for fixed-delay profiles"
+                )
         device = block_device(device)
         kw = {"precision": precision, "device": device}
         corr = {}
@@ -503,12 +510,6 @@ class TDLMIMOChannel(MIMOOFDMChannel):
         )  # fmt: skip
         lmmse_cov = None
         if kwargs.get("csi") == "sionna_lmmse":
-            if model not in ("A", "B", "C", "D", "E") or delay_spread is None:
-                raise ValueError(
-                    f"`csi: sionna_lmmse` needs a scaled model A..E with a "
-                    f"delay_spread (Sionna's tdl_freq_cov_mat); got model "
-                    f"{model!r}. Use csi: lmmse for fixed-delay profiles"
-                )
             speeds = _speed_grid(min_speed, max_speed)
 
             def lmmse_cov(rg):

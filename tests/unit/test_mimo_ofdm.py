@@ -52,6 +52,31 @@ class TestRegistry:
         with pytest.raises(ValueError, match=match):
             CDLMIMOChannel(**kwargs)
 
+    @pytest.mark.parametrize(
+        "cls, kwargs, match",
+        [
+            (CDLMIMOChannel, {}, "csi: sionna_lmmse.*mimo_tdl only"),
+            (TDLMIMOChannel, {"model": "C300", "delay_spread": None}, "model 'C300'"),
+            (TDLMIMOChannel, {"model": "A", "delay_spread": None}, "delay_spread"),
+        ],
+    )
+    def test_sionna_lmmse_refused(self, cls, kwargs, match):
+        """Sionna's LMMSE estimator needs the channel's covariances: TDL A..E only."""
+        with pytest.raises(ValueError, match=match):
+            cls(csi="sionna_lmmse", **kwargs)
+
+    def test_config_sionna_lmmse_refused_is_one_line(self):
+        cfg = load_config(
+            "configs/quickstart.yaml",
+            overrides=[
+                "channel.name=mimo_cdl",
+                "channel.options={csi: sionna_lmmse}",
+            ],
+        )
+        with pytest.raises(UserError, match="channel.options.*sionna_lmmse") as e:
+            build_link(cfg)
+        assert "\n" not in str(e.value)
+
     def test_tdl_rho_refused(self):
         with pytest.raises(ValueError, match="rho_rx"):
             TDLMIMOChannel(rho_rx=1.0)
@@ -80,7 +105,7 @@ class TestRegistry:
 
 
 class TestBlock:
-    @pytest.mark.parametrize("csi", ["perfect", "ls", "lmmse"])
+    @pytest.mark.parametrize("csi", ["perfect", "ls", "lmmse", "sionna_lmmse"])
     def test_noise_free_round_trip(self, csi):
         """No noise: perfect CSI, and LS estimates of a channel flat over the pilot
         comb (1 ns delay spread, speed 0: linear interpolation is exact), so ZF
@@ -99,14 +124,16 @@ class TestBlock:
     def test_perfect_and_ls_share_draws(self):
         """Same seed: the same channel and noise for every CSI mode, so LS's loss is
         measured on the same draws (mean no_eff: perfect < LMMSE-refined <= LS
-        within 10 %)."""
+        within 10 %; Sionna's LMMSE estimator, given the model's covariances,
+        between perfect and the spatial-LMMSE refinement)."""
         x, out = symbols(20_000), {}
-        for csi in ("perfect", "ls", "lmmse"):
+        for csi in ("perfect", "ls", "lmmse", "sionna_lmmse"):
             ch = TDLMIMOChannel(num_tx=2, num_rx=2, csi=csi)
             ch.seed(5)
             y, g, _ = ch(x, 0.1)
             out[csi] = float((0.1 / g.real.square()).mean())
         assert out["perfect"] < out["lmmse"] < 1.1 * out["ls"]
+        assert out["perfect"] < out["sionna_lmmse"] < out["lmmse"], out
 
     def test_symbols_per_use(self):
         """N_s streams on the data resource elements, pilots counted: N_s·12/14."""
