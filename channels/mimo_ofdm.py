@@ -6,7 +6,8 @@ antennas to one receiver with ``N_r`` antennas, all through Sionna's blocks:
 ``ResourceGrid`` with orthogonal (Kronecker-structured) pilots,
 ``ResourceGridMapper``, ``OFDMChannel`` over ``CDL`` (``AntennaArray`` at both
 ends) or ``TDL`` (``num_tx_ant``/``num_rx_ant``, optional exponential
-correlation), ``LSChannelEstimator`` with Sionna's interpolators,
+correlation), ``LSChannelEstimator`` with Sionna's interpolators (or
+``LMMSEChannelEstimator`` given the TDL covariances),
 ``StreamManagement`` and Sionna's OFDM ``LMMSEEqualizer`` / ``ZFEqualizer``.
 Each data symbol comes out as ``x_hat = x + e`` with the equalizer's
 post-equalization noise-plus-interference variance ``no_eff``, returned as the
