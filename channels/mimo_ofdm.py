@@ -178,7 +178,7 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
       (spatial covariance estimated from the call's LS estimates);
     * ``csi="sionna_lmmse"``: Sionna's ``LMMSEChannelEstimator`` (order
       ``"t-f-s"``) given the channel's frequency, time and receive-side spatial
-      covariance matrices (``lmmse_cov``, each scaled by ``1/N_s``: the
+      covariance matrices (:meth:`set_covariances`, each scaled by ``1/N_s``: the
       effective channel's entries have energy ``1/N_s``), and Sionna's
       returned per-entry error variance as ``err_var``.
 
@@ -192,9 +192,6 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
     :param num_rx: ``N_r`` receive antennas.
     :param equalizer: ``"lmmse"`` or ``"zf"`` (ZF needs ``num_rx >= num_tx``).
     :param csi: ``"perfect"``, ``"ls"``, ``"lmmse"`` or ``"sionna_lmmse"``.
-    :param lmmse_cov: Callable ``(resource_grid) -> (R_time [S, S], R_freq [F, F],
-        R_space [N_r, N_r])``, complex, unit diagonal: the channel's covariance
-        matrices, needed by ``csi="sionna_lmmse"`` only.
     :param num_ofdm_symbols: Sionna ``ResourceGrid`` argument, as are ``fft_size``
         (a multiple of ``num_tx``), ``subcarrier_spacing`` [Hz],
         ``cyclic_prefix_length`` and ``pilot_ofdm_symbol_indices``.
@@ -211,6 +208,9 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
     """
 
     is_fading = True
+    #: Whether a subclass gives Sionna's LMMSE estimator the channel's covariance
+    #: matrices (:meth:`set_covariances`), as ``csi="sionna_lmmse"`` needs.
+    has_covariances = False
 
     def __init__(
         self,
@@ -228,13 +228,12 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
         slots_per_batch: int = 64,
         precision: str | None = None,
         device: str | None = None,
-        lmmse_cov=None,
     ) -> None:
         super().__init__(precision=precision, device=device)
         self.num_tx, self.num_rx = num_tx, num_rx
         self.equalizer = equalizer
         self.csi = check_one_of("csi", csi, ("perfect", "ls", "lmmse", "sionna_lmmse"))
-        if self.csi == "sionna_lmmse" and lmmse_cov is None:
+        if self.csi == "sionna_lmmse" and not self.has_covariances:
             raise ValueError(
                 "`csi: sionna_lmmse` needs the channel's covariance matrices, "
                 "known for mimo_tdl only; use csi: lmmse here"
@@ -289,16 +288,29 @@ class MIMOOFDMChannel(SharedSeedMixin, Block):
             )
         )
         self._estimator = LSChannelEstimator(rg, interpolator=interp, **kw)
-        if self.csi == "sionna_lmmse":  # entries of the effective channel: energy 1/k
-            cov_t, cov_f, cov_s = (c / k for c in lmmse_cov(rg))
-            self._sionna_lmmse = LMMSEChannelEstimator(
-                rg, cov_t, cov_f, cov_s, order="t-f-s", **kw
-            )
         #: [N_s, S, F] noise gain of the LS estimate (``v = no·G``).
         self.ls_gain = noise_gain(interp, pattern.pilots[0])
         self.num_data_symbols = int(rg.num_data_symbols)  # per stream and slot
         #: Complex symbols per channel use (resource element, pilots counted).
         self.symbols_per_use = k * self.num_data_symbols / (num_ofdm_symbols * fft_size)
+
+    def set_covariances(
+        self, cov_time: torch.Tensor, cov_freq: torch.Tensor, cov_space: torch.Tensor
+    ) -> None:
+        """Build Sionna's ``LMMSEChannelEstimator`` (order ``"t-f-s"``) for ``csi="sionna_lmmse"``.
+
+        Each matrix is divided by ``N_s``: the effective channel's entries have
+        energy ``1/N_s``.
+
+        :param cov_time: [S, S], complex. Time covariance, unit diagonal.
+        :param cov_freq: [F, F], complex. Frequency covariance, unit diagonal.
+        :param cov_space: [N_r, N_r], complex. Receive-antenna covariance.
+        """
+        k, kw = self.num_tx, {"precision": self.precision, "device": self.device}
+        covs = (c.to(self.cdtype) / k for c in (cov_time, cov_freq, cov_space))
+        self._sionna_lmmse = LMMSEChannelEstimator(
+            self.resource_grid, *covs, order="t-f-s", **kw
+        )
 
     def _estimate(self, y, h, no) -> tuple[torch.Tensor, torch.Tensor]:
         """The receiver's effective channel and its error variance (see the class)."""
@@ -470,6 +482,8 @@ class TDLMIMOChannel(MIMOOFDMChannel):
         stream's column of ``H`` is estimated alone, with covariance ``R_rx``.
     """
 
+    has_covariances = True
+
     def __init__(
         self,
         model: str = "C",
@@ -509,32 +523,26 @@ class TDLMIMOChannel(MIMOOFDMChannel):
             min_speed=min_speed, max_speed=max_speed, num_rx_ant=nr, num_tx_ant=nt,
             **corr, **kw,
         )  # fmt: skip
-        lmmse_cov = None
-        if kwargs.get("csi") == "sionna_lmmse":
-            speeds = _speed_grid(min_speed, max_speed)
-
-            def lmmse_cov(rg):
-                freq = tdl_freq_cov_mat(
-                    model, rg.subcarrier_spacing, rg.fft_size, delay_spread, **kw
-                )
-                time = sum(
-                    tdl_time_cov_mat(
-                        model,
-                        v,
-                        carrier_frequency,
-                        rg.ofdm_symbol_duration,
-                        rg.num_ofdm_symbols,
-                        **kw,
-                    )
-                    for v in speeds
-                ) / len(speeds)
-                space = exp_corr_mat(rho_rx, nr, **kw).to(freq.dtype)
-                return time, freq, space
-
         super().__init__(
-            tdl, num_tx=nt, num_rx=nr, equalizer=equalizer, lmmse_cov=lmmse_cov,
-            **kw, **kwargs,
+            tdl, num_tx=nt, num_rx=nr, equalizer=equalizer, **kw, **kwargs
         )  # fmt: skip
+        if self.csi == "sionna_lmmse":
+            rg, speeds = self.resource_grid, _speed_grid(min_speed, max_speed)
+            freq = tdl_freq_cov_mat(
+                model, rg.subcarrier_spacing, rg.fft_size, delay_spread, **kw
+            )
+            time = sum(
+                tdl_time_cov_mat(
+                    model,
+                    v,
+                    carrier_frequency,
+                    rg.ofdm_symbol_duration,
+                    rg.num_ofdm_symbols,
+                    **kw,
+                )
+                for v in speeds
+            ) / len(speeds)
+            self.set_covariances(time, freq, exp_corr_mat(rho_rx, nr, **kw))
 
 
 def _speed_grid(min_speed: float, max_speed: float | None) -> list[float]:
