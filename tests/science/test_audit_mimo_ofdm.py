@@ -108,22 +108,30 @@ def decile_ratios(cls, opts, snr_db) -> list[float]:
 
 @pytest.mark.slow  # Sionna's LMMSE estimator: ~7-13 s for 4·10^5 weights on one CPU
 @pytest.mark.parametrize(
-    "opts",
-    [{"num_rx": 2}, {"num_rx": 4, "rho_rx": 0.9}],
-    ids=["tdl2x2-iid", "tdl2x4-rho0.9"],
+    "opts, tol",
+    [
+        ({"num_rx": 2}, 0.05),
+        ({"num_rx": 4, "rho_rx": 0.9}, 0.05),
+        ({"num_rx": 2, "min_speed": 30.0, "max_speed": 30.0}, 0.10),
+    ],
+    ids=["tdl2x2-iid", "tdl2x4-rho0.9", "tdl2x2-30mps"],
 )
-def test_sionna_lmmse_noise_per_decile(opts):
+def test_sionna_lmmse_noise_per_decile(opts, tol):
     """``csi="sionna_lmmse"`` (Sionna's LMMSEChannelEstimator, order t-f-s, with
     the TDL-C 300 ns frequency, time and exp_corr_mat(rho_rx) covariances), 2
     streams, LMMSE, 10 dB, through ``Link`` as :func:`test_link_noise_per_decile`:
-    N = 4·10^5 Gaussian weights, every decile of the reported no_w within ±5 %
+    N = 4·10^5 Gaussian weights, every decile of the reported no_w within ±tol
     of the measured squared error (standard error of a decile mean ~0.7 %).
-    Measured: i.i.d. 2 x 2 0.988..1.023; rho_rx = 0.9, 2 x 4 0.995..1.032 (the
-    spatial-LMMSE ``csi="lmmse"``: up to +6.9 %, ``csi="ls"``: up to +21 %)."""
+    tol = 5 %, measured: i.i.d. 2 x 2 0.988..1.023; rho_rx = 0.9, 2 x 4
+    0.995..1.032 (the spatial-LMMSE ``csi="lmmse"``: up to +6.9 %, ``csi="ls"``:
+    up to +21 %). Known limitation, tol 10 %: UT speed 30 m/s (Doppler 350 Hz),
+    2 x 2, measured +3.6..+7.8 % (``csi="lmmse"``: -0.5..+3.3 %); likely cause:
+    each of Sionna's passes takes its input errors as uncorrelated, and the
+    time-interpolation error is correlated across subcarriers."""
     got = decile_ratios(
         TDLMIMOChannel, {"num_tx": 2, "csi": "sionna_lmmse", **opts}, 10.0
     )
-    assert all(abs(r - 1.0) <= 0.05 for r in got), [round(r, 3) for r in got]
+    assert all(abs(r - 1.0) <= tol for r in got), [round(r, 3) for r in got]
 
 
 # --------------------------------------------------------- LS error variance
