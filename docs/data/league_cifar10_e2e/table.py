@@ -8,8 +8,9 @@ its paired bootstrap 90 % interval over draws (the one rule of every table:
 airmodel/evaluation/uncertainty.py, docs/concepts.md), and the cost columns. At
 equal energy per weight the x axis is Es/N0 (every transmitter sends unit-energy
 symbols). Run from the repo root:
-PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py [--data DIR] [--plot]
-(DIR: a folder of per-transmitter results folders; default this one).
+PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py [--data DIR] [--ref CURVE] [--plot]
+(DIR: a folder of per-transmitter results folders; default this one; CURVE: the
+reference, default `original ml`).
 """
 
 import math
@@ -76,13 +77,14 @@ def main() -> None:
         meta, rs = read_results(folder)
         clean.setdefault(tx, meta.get("clean_accuracy"))
         rows += [{**r, "denoiser": f"{tx} {r['denoiser']}"} for r in rs]
-    table = league_table(rows, TARGETS, x="esno_db", reference=REF)
+    ref = sys.argv[sys.argv.index("--ref") + 1] if "--ref" in sys.argv else REF
+    table = league_table(rows, TARGETS, x="esno_db", reference=ref)
     table = [ln for ln in table if ln["draws"]]
     print(f"clean accuracy on the test subset: {clean}")
     print(
         "| transmitter | receiver | draws | Es/N0 @ 60 % [dB] | Es/N0 @ 80 % [dB] | gain "
-        "over original + ML @ 60 % [dB] | @ 80 % [dB] | labels used | unlabelled images "
-        "| model evaluations | forward passes |"
+        f"over {'original + ML' if ref == REF else ref} @ 60 % [dB] | @ 80 % [dB] "
+        "| labels used | unlabelled images | model evaluations | forward passes |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for line in table:
