@@ -89,6 +89,7 @@ def build_scheme(cfg: ExperimentConfig, device: torch.device | None = None) -> S
         return BudgetScheme(
             scheme, t.channel_uses_per_weight, prune=b.prune, mask=b.mask,
             mask_bits_per_use=b.mask_bits_per_use, expansion=b.expansion,
+            keep=b.keep,
         )  # fmt: skip
     except ValueError as err:
         raise ConfigError(

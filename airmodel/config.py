@@ -98,6 +98,10 @@ class BudgetConfig:
     mask_bits_per_use: float = ranged(1.0, 1e-3, 64.0)
     #: Above 0.5: repetition spread evenly, or per tensor by Fisher information.
     expansion: Literal["uniform", "fisher"] = "uniform"
+    #: Kept fraction of the weight tensors' entries, or ``null`` (the budget
+    #: decides). Set, the kept weights are repeated to fill the budget:
+    #: ``keep: 0.5`` at 0.5 channel uses per weight sends each survivor twice.
+    keep: float | None = ranged(None, 1e-3, 1.0)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,12 @@ as at the receiver. The noise power is the mean square of *all* on-air
 entries, zeros included (:class:`~airmodel.training.weight_noise.WeightNoise`),
 while the link scales by the *sent* entries' mean square: with a kept
 fraction ``ρ`` of the on-air entries, ``--weight-noise LO:HI`` trains at the
-link's Es/N0 ``LO - 10 log10 ρ`` to ``HI - 10 log10 ρ`` (ρ = 0.5: +3.01 dB).
+link's Es/N0 ``LO - 10 log10 ρ`` to ``HI - 10 log10 ρ`` (ρ = 0.5: +3.01 dB)
+when the pruned network is sent at ``cu = ρ / 2``. Sent at ``cu = 0.5`` with
+``budget.keep = ρ`` instead (each survivor repeated ``1 / ρ`` times and
+combined), the energy freed by the zeros returns to the survivors and the
+weight noise relative to all on-air entries is the plain link's: ``LO:HI`` is
+then the link's Es/N0 range itself.
 """
 
 from __future__ import annotations

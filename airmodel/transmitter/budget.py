@@ -156,18 +156,27 @@ def repetitions(
     spec: PayloadSpec,
     dims: int,
     sensitivity: Mapping[str, float] | None = None,
+    keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """[num_air] int64: copies of each on-air weight, ``Σ r_i <= dims`` real dimensions.
 
-    Uniform (``sensitivity=None``): rate ``R = dims / num_air`` spread as
-    ``floor((i+1) R) - floor(i R)``. With ``sensitivity`` (``{name: F_t}``,
-    tensors not listed get the largest listed value, i.e. they are protected
-    like the most sensitive one): per-tensor rate ``R_t = max(1, c sqrt(F_t))``
-    (at most ``MAX_REPEAT``), ``c`` found by bisection so that
-    ``Σ n_t R_t = dims``, then spread in each tensor the same way.
+    Uniform (``sensitivity=None``): rate ``R = dims / n`` (``n`` the weights
+    sent) spread as ``floor((j+1) R) - floor(j R)`` over the ``j``-th sent
+    weight. With ``sensitivity`` (``{name: F_t}``, tensors not listed get the
+    largest listed value, i.e. they are protected like the most sensitive
+    one): per-tensor rate ``R_t = max(1, c sqrt(F_t))`` (at most
+    ``MAX_REPEAT``), ``c`` found by bisection so that ``Σ n_t R_t = dims``,
+    then spread in each tensor the same way. ``keep`` ([num_air] bool): only
+    these weights are sent (the others get 0 copies).
     """
     air = _air(spec)
-    n = spec.num_air
+    if keep is None:
+        keep = torch.ones(spec.num_air, dtype=torch.bool)
+    keep = keep.cpu()
+    pos = {t.name: t.offset + torch.nonzero(keep[t.offset : t.offset + t.numel]).flatten()
+           for t in air}  # fmt: skip
+    count = {t.name: pos[t.name].numel() for t in air}
+    n = sum(count.values())
     if dims < n:
         raise ValueError(
             f"repetition needs at least one copy per weight: {dims} < {n}."
@@ -179,7 +188,9 @@ def repetitions(
         s = {t.name: math.sqrt(max(sensitivity.get(t.name, top), 0.0)) for t in air}
 
         def total(c: float) -> float:
-            return sum(t.numel * min(MAX_REPEAT, max(1.0, c * s[t.name])) for t in air)
+            return sum(
+                count[t.name] * min(MAX_REPEAT, max(1.0, c * s[t.name])) for t in air
+            )
 
         hi = 1.0
         while total(hi) < dims and hi < 1e300:
@@ -189,11 +200,11 @@ def repetitions(
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if total(mid) < dims else (lo, mid)
         rates = {t.name: min(MAX_REPEAT, max(1.0, lo * s[t.name])) for t in air}
-    reps = torch.ones(n, dtype=torch.int64)
+    reps = torch.zeros(spec.num_air, dtype=torch.int64)
     for t in air:
-        i = torch.arange(t.numel + 1, dtype=torch.float64)
+        i = torch.arange(count[t.name] + 1, dtype=torch.float64)
         edges = torch.floor(i * rates[t.name] + 1e-9).to(torch.int64)
-        reps[t.offset : t.offset + t.numel] = (edges[1:] - edges[:-1]).clamp_min(1)
+        reps[pos[t.name]] = (edges[1:] - edges[:-1]).clamp_min(1)
     return reps
 
 
@@ -242,6 +253,12 @@ class BudgetScheme:
     :param mask_bits_per_use: bits of side information per complex channel use.
     :param expansion: ``"uniform"`` or ``"fisher"`` (above 0.5; ``fisher``
         needs :meth:`set_sensitivity` before the first transmission).
+    :param keep: kept fraction of the weight tensors' entries, in (0, 1], or
+        ``None`` (the budget decides: all at cu >= 0.5, as many as fit below).
+        Given, the channel uses left after the kept weights (and the mask)
+        are spent on repeating the kept weights (``expansion``): pruning and
+        expansion at one budget, e.g. ``keep=0.5`` at cu 0.5 sends every
+        surviving weight twice.
 
     :input w: [num_air], real (``modulate``; needs the payload spec).
     :output x: [num_symbols], complex, unit average energy.
@@ -257,8 +274,11 @@ class BudgetScheme:
         mask: Literal["side_info", "architecture"] = "side_info",
         mask_bits_per_use: float = 1.0,
         expansion: Literal["uniform", "fisher"] = "uniform",
+        keep: float | None = None,
     ) -> None:
         cu = float(channel_uses_per_weight)
+        if keep is not None and not 0.0 < float(keep) <= 1.0:
+            raise ValueError(f"`keep` must be in (0, 1]; got {keep!r}.")
         if not cu > 0:
             raise ValueError(f"`channel_uses_per_weight` must be > 0; got {cu!r}.")
         for key, val, ok in (
@@ -281,12 +301,15 @@ class BudgetScheme:
         self.channel_uses_per_weight = cu
         self.prune, self.mask, self.expansion = prune, mask, expansion
         self.mask_bits_per_use = float(mask_bits_per_use)
+        self.keep = None if keep is None else float(keep)
         self.sensitivity: dict[str, float] | None = None
         self.name = "analog"
 
     @property
     def needs_sensitivity(self) -> bool:
         """Whether :meth:`set_sensitivity` must run before transmitting."""
+        if self.keep is not None:
+            return self.expansion == "fisher"
         return self.expansion == "fisher" and self.channel_uses_per_weight > 0.5
 
     def set_sensitivity(self, fisher: Mapping[str, float]) -> None:
@@ -297,14 +320,16 @@ class BudgetScheme:
         """Which weights to send and how many times, within the budget."""
         n = spec.num_air
         cu = self.channel_uses_per_weight
+        if self.needs_sensitivity and self.sensitivity is None:
+            raise ValueError(
+                "expansion='fisher' needs the per-tensor Fisher information: "
+                "call set_sensitivity() (airmodel run does it from the "
+                "receiver.kappa validation images)."
+            )
+        sens = self.sensitivity if self.expansion == "fisher" else None
+        if self.keep is not None:
+            return self._prune_and_repeat(w, spec, sens)
         if cu >= 0.5:
-            if self.needs_sensitivity and self.sensitivity is None:
-                raise ValueError(
-                    "expansion='fisher' needs the per-tensor Fisher information: "
-                    "call set_sensitivity() (airmodel run does it from the "
-                    "receiver.kappa validation images)."
-                )
-            sens = self.sensitivity if self.expansion == "fisher" else None
             reps = repetitions(spec, math.floor(2 * cu * n + 1e-9), sens)
             keep = torch.ones(n, dtype=torch.bool)
             return BudgetPlan(keep, reps, 0.0, 0.0, float(reps.sum()) / 2)
@@ -336,6 +361,27 @@ class BudgetScheme:
             else:
                 hi = mid
         return best
+
+    def _prune_and_repeat(
+        self, w: torch.Tensor, spec: PayloadSpec, sens: Mapping[str, float] | None
+    ) -> BudgetPlan:
+        """``keep`` of the weight tensors' entries, repeated to fill the budget."""
+        n, cu = spec.num_air, self.channel_uses_per_weight
+        keep = _Ranking(w.detach().cpu(), spec, self.prune).mask(self.keep)
+        pruned = not bool(keep.all())
+        bits = mask_bits(keep, spec) if self.mask == "side_info" and pruned else 0.0
+        uses = bits / self.mask_bits_per_use
+        dims = math.floor(2 * (cu * n - uses) + 1e-9)
+        sent = int(keep.sum())
+        if dims < sent:
+            raise ValueError(
+                f"budget keep={self.keep:g} sends {sent} weights"
+                f"{' plus the mask' if uses else ''}: "
+                f"{(sent / 2 + uses) / n:.4g} channel uses per weight, more than "
+                f"channel_uses_per_weight={cu:g}. Lower `budget.keep` or raise the budget."
+            )
+        reps = repetitions(spec, dims, sens, keep)
+        return BudgetPlan(keep, reps, bits, uses, float(reps.sum()) / 2 + uses)
 
     def modulate(
         self, w: torch.Tensor, power: float | None = None, spec: PayloadSpec = None

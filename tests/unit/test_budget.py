@@ -317,3 +317,84 @@ def test_crossing_table_interpolates_and_converts_to_energy_per_weight():
     ]  # fmt: skip
     text = crossing_table(rows, "ml", 0.8)
     assert "| a2 | 2 | 6.00 (6.00, 6.00) | 9.01 | 3 |" in text
+
+
+@pytest.mark.parametrize("mask", ["architecture", "side_info"])
+def test_keep_prunes_then_repeats_survivors_within_the_budget(mask):
+    """`keep=0.5`: the largest half of the weight tensors' entries (global ranking)
+    is kept and repeated to fill the budget (mask included): copies sum to
+    floor(2 (cu N - mask uses)) less at most one per tensor (floors), pruned
+    weights get none. cu 0.5 with the architecture mask (survivors sent 1-2 times);
+    cu 2 with the mask as side information (about one bit, i.e. one channel use,
+    per weight at keep 0.5)."""
+    w, spec = _air(_sd())
+    n = spec.num_air
+    cu = 0.5 if mask == "architecture" else 2.0
+    s = BudgetScheme(AnalogScheme(), cu, mask=mask, keep=0.5)
+    plan = s.plan(w, spec)
+    assert torch.equal(plan.keep, prune_mask(w, spec, 0.5))
+    assert bool((plan.reps[~plan.keep] == 0).all())
+    kept = plan.reps[plan.keep]
+    assert int(kept.min()) >= 1 and int(kept.max()) <= (2 if cu == 0.5 else 8)
+    uses = plan.mask_bits if mask == "side_info" else 0.0
+    dims = math.floor(2 * (cu * n - uses) + 1e-9)
+    assert dims - len(spec.tensors) < int(plan.reps.sum()) <= dims  # floor per tensor
+    assert plan.channel_uses <= cu * n + 1e-9
+    if mask == "architecture":
+        assert plan.mask_bits == 0.0
+    else:
+        assert plan.mask_bits == pytest.approx(mask_bits(plan.keep, spec))
+
+
+def test_keep_one_is_plain_expansion_and_too_large_keep_is_refused():
+    """keep=1 at cu 1 sends what cu 1 alone sends (bit for bit); keep=0.9 at cu 0.25
+    cannot fit: the error names `budget.keep` and the fix."""
+    sd = _sd()
+    a = Link("awgn", scheme=BudgetScheme(AnalogScheme(), 1.0)).transmit(sd, 3.0, seed=1)
+    b = Link("awgn", scheme=BudgetScheme(AnalogScheme(), 1.0, keep=1.0)).transmit(
+        sd, 3.0, seed=1
+    )
+    assert torch.equal(a.reception.y, b.reception.y)
+    assert torch.equal(a.reception.no_w, b.reception.no_w)
+    w, spec = _air(sd)
+    with pytest.raises(ValueError, match=r"Lower `budget.keep`"):
+        BudgetScheme(AnalogScheme(), 0.25, keep=0.9).plan(w, spec)
+
+
+def test_keep_with_fisher_expansion_spends_the_budget_on_survivors():
+    """Fisher expansion over the kept weights: a more sensitive tensor's survivors get
+    at least as many copies; the total fills the budget and pruned entries get none."""
+    w, spec = _air(_sd())
+    s = BudgetScheme(AnalogScheme(), 1.0, keep=0.5, expansion="fisher", mask="architecture")
+    assert s.needs_sensitivity
+    s.set_sensitivity({"c1.weight": 100.0, "c1.bias": 100.0, "c2.weight": 1.0, "fc.weight": 1.0})
+    plan = s.plan(w, spec)
+    assert spec.num_air * 2 - len(spec.tensors) < int(plan.reps.sum()) <= spec.num_air * 2
+    assert bool((plan.reps[~plan.keep] == 0).all())
+    off = {t.name: t for t in spec.tensors}
+    c1 = plan.reps[off["c1.weight"].offset : off["c1.weight"].offset + off["c1.weight"].numel]
+    c2 = plan.reps[off["c2.weight"].offset : off["c2.weight"].offset + off["c2.weight"].numel]
+    assert float(c1[c1 > 0].double().mean()) > float(c2[c2 > 0].double().mean())
+
+
+@pytest.mark.parametrize(("name", "keep"), [("prune50", 0.5), ("prune35", 0.35)])
+def test_committed_pruned_checkpoints_are_sent_with_their_own_zeros(name, keep):
+    """The pruning-aware hardened ResNet-20s (checkpoints/README.md): exactly
+    round(keep * 270,896) nonzero weight-tensor entries, and the link's mask at
+    `budget.keep` prunes exactly their zeros, so `mask: architecture` costs nothing."""
+    from pathlib import Path
+
+    from airmodel.models.loading import load_weights
+
+    root = Path(__file__).resolve().parents[2]
+    sd, _ = load_weights(root / "checkpoints" / f"resnet20_cifar10jpeg_{name}_hardened.pt")
+    w, spec = _air(sd)
+    prunable = torch.zeros(spec.num_air, dtype=torch.bool)
+    for t in spec.tensors:
+        if t.on_air and len(t.shape) >= 2:
+            prunable[t.offset : t.offset + t.numel] = True
+    assert int(prunable.sum()) == 270_896
+    assert int((w.ne(0) & prunable).sum()) == round(keep * 270_896)
+    plan = BudgetScheme(AnalogScheme(), 0.5, mask="architecture", keep=keep).plan(w, spec)
+    assert torch.equal(~plan.keep, w.eq(0) & prunable)
+    assert plan.mask_bits == 0.0 and plan.channel_uses <= 0.5 * spec.num_air

@@ -94,6 +94,11 @@ class TestCheckpointIntegrity:
             "ef2eb7e7467cc3b93abf183cf53a67c7",
             "resnet20_cifar10jpeg_hardened.pt": "2e25f53fcb9971d060d454c3c9d107ba"
             "53c816d131c0fcf95ad10b500d45b3a9",
+            # saved sealed by `airmodel train` (issue #29): digests at commit time
+            "resnet20_cifar10jpeg_prune50_hardened.pt": "6564c9c27cf0ece035d06f83d837c9c6"
+            "ecdfbbbf52c69c68e58d176e7fafd848",
+            "resnet20_cifar10jpeg_prune35_hardened.pt": "88db080ec0d293d11f487572cd20ce7e"
+            "2d56936707b5c8110a545b7c627bf2c7",
         }
         for name, digest in want.items():
             with warnings.catch_warnings():

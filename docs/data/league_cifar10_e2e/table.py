@@ -1,6 +1,7 @@
 """The table and plot of docs/league_e2e.md from the committed results folders.
 
-Reads docs/data/league_cifar10_e2e/{original,hardened,fisher}/ (each a results
+Reads docs/data/league_cifar10_e2e/{original,hardened,fisher}/ (and the budget
+transmitters' folders of league_cifar10_e2e_v2, docs/league_e2e.md#budget; each a results
 folder of `airmodel run`), names every curve `TRANSMITTER RECEIVER`, and prints
 per curve the Es/N0 where the mean curve over the draws first reaches 60 % / 80 %
 ± the standard deviation of the per-draw crossings, the gain over original + ML with
@@ -24,10 +25,13 @@ from airmodel.evaluation.uncertainty import format_crossing, format_gain
 
 HERE = Path(__file__).resolve().parent
 TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
+#: transmitters at the same budget that prune half and send each survivor twice
+#: (docs/league_e2e.md#budget; folders of league_cifar10_e2e_v2 only)
+BUDGET = ("prune50_hardened", "prune35_hardened", "hardened_keep50")
 #: results folder -> transmitter: the *_adapt* folders hold the cells run after
 #: the first four (adaptation then recalibration again; fisher's mmse_pb fit),
 #: same seed and points, so the same draws.
-FOLDERS = {tx: tx for tx in TRANSMITTERS} | {
+FOLDERS = {tx: tx for tx in TRANSMITTERS + BUDGET} | {
     "original_adapt_recal": "original",
     "hardened_adapt_recal": "hardened",
     "fisher_fit_adapt": "fisher",
