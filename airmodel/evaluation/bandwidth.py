@@ -266,7 +266,11 @@ def plot_best(
 def main(argv: Sequence[str] | None = None) -> None:
     """CLI: print the Markdown table; ``--plot`` writes the grid."""
     p = argparse.ArgumentParser(prog="python -m airmodel.evaluation.bandwidth")
-    p.add_argument("folder", help="a scheme-comparison results folder")
+    p.add_argument(
+        "folder",
+        nargs="+",
+        help="scheme-comparison results folders (same seed: their schemes pair by draw)",
+    )
     p.add_argument("--receiver", default="ml", help="denoiser key (default ml)")
     p.add_argument("--plot", help="PNG path for the best-scheme grid")
     p.add_argument(
@@ -281,12 +285,22 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="also print each scheme's accuracy per Es/N0",
     )
     args = p.parse_args(argv)
-    rows = load_scheme_rows(args.folder)
-    if not rows:
-        raise SystemExit(
-            f"{args.folder}: no scheme sub-folders with rows; run a config with "
-            "transmitter.compare first (e.g. configs/bandwidth_digits.yaml)."
-        )
+    rows, seen = [], set()
+    for folder in args.folder:
+        got = load_scheme_rows(folder)
+        if not got:
+            raise SystemExit(
+                f"{folder}: no scheme sub-folders with rows; run a config with "
+                "transmitter.compare first (e.g. configs/bandwidth_digits.yaml)."
+            )
+        names = {r["scheme"] for r in got}
+        if names & seen:
+            raise SystemExit(
+                f"{folder}: scheme(s) {sorted(names & seen)} also in an earlier folder; "
+                "give each compared scheme a unique label."
+            )
+        seen |= names
+        rows += got
     table = best_scheme_table(rows, args.receiver)
     print(markdown_table(table), end="")
     if args.matrix:
@@ -297,7 +311,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(crossing_table(rows, args.receiver, t), end="")
     if args.plot:
         plot_best(
-            table, args.plot, f"{args.folder}: best scheme, receiver {args.receiver}"
+            table,
+            args.plot,
+            f"{' + '.join(args.folder)}: best scheme, receiver {args.receiver}",
         )
 
 

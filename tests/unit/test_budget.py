@@ -398,3 +398,20 @@ def test_committed_pruned_checkpoints_are_sent_with_their_own_zeros(name, keep):
     plan = BudgetScheme(AnalogScheme(), 0.5, mask="architecture", keep=keep).plan(w, spec)
     assert torch.equal(~plan.keep, w.eq(0) & prunable)
     assert plan.mask_bits == 0.0 and plan.channel_uses <= 0.5 * spec.num_air
+
+
+def test_bandwidth_cli_merges_folders_and_refuses_a_repeated_label(capsys):
+    """`python -m airmodel.evaluation.bandwidth A B`: the schemes of both committed
+    digits folders in one table (the LDPC rows at cu 2 and 4 join the analog ones); the
+    same folder twice is refused with one line naming the repeated labels."""
+    from pathlib import Path
+
+    from airmodel.evaluation.bandwidth import main as bw_main
+
+    data = Path(__file__).resolve().parents[2] / "docs" / "data"
+    a, b = str(data / "bandwidth_digits"), str(data / "bandwidth_digits_ldpc")
+    bw_main([a, b, "--receiver", "ml+bn500", "--matrix"])
+    out = capsys.readouterr().out
+    assert "q8-ldpc-r0.5-16qam" in out and "a0.5" in out
+    with pytest.raises(SystemExit, match="also in an earlier folder"):
+        bw_main([a, a])

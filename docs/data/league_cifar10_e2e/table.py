@@ -10,8 +10,12 @@ airmodel/evaluation/uncertainty.py, docs/concepts.md), and the cost columns. At
 equal energy per weight the x axis is Es/N0 (every transmitter sends unit-energy
 symbols). Run from the repo root:
 PYTHONPATH=. python docs/data/league_cifar10_e2e/table.py [--data DIR] [--ref CURVE] [--plot]
+    [--expansion]
 (DIR: a folder of per-transmitter results folders; default this one; CURVE: the
-reference, default `original ml`).
+reference, default `original ml`). --expansion adds the 1-channel-use rows of
+docs/data/league_cifar10_expansion/<transmitter>/<scheme>/ as `TRANSMITTER@SCHEME`,
+their Es/N0 shifted by +3.01 dB so that every x is the 0.5-use Es/N0 of the same
+energy per weight (Ew/N0 + 3.01 dB; docs/league_e2e.md#budget).
 """
 
 import math
@@ -70,6 +74,22 @@ def costs(tx: str, rx: str) -> dict[str, str]:
     }
 
 
+def expansion_rows(root: Path) -> list[dict]:
+    """Rows sent at ``cu`` channel uses per weight, x moved to the 0.5-use Es/N0 of
+    the same energy per weight: ``Es/N0 + 10 log10(cu / 0.5)``."""
+    out = []
+    for folder in sorted(p.parent for p in root.glob("*/*/rows.jsonl")):
+        meta, rs = read_results(folder)
+        cu = float(meta["channel_uses_per_weight"])
+        shift = 10 * math.log10(cu / 0.5)
+        tx = f"{folder.parent.name}@{folder.name}"
+        out += [
+            {**r, "denoiser": f"{tx} {r['denoiser']}", "esno_db": r["esno_db"] + shift}
+            for r in rs
+        ]
+    return out
+
+
 def main() -> None:
     data = Path(sys.argv[sys.argv.index("--data") + 1]) if "--data" in sys.argv else HERE
     rows, clean = [], {}
@@ -81,6 +101,8 @@ def main() -> None:
         meta, rs = read_results(folder)
         clean.setdefault(tx, meta.get("clean_accuracy"))
         rows += [{**r, "denoiser": f"{tx} {r['denoiser']}"} for r in rs]
+    if "--expansion" in sys.argv:
+        rows += expansion_rows(HERE.parent / "league_cifar10_expansion")
     ref = sys.argv[sys.argv.index("--ref") + 1] if "--ref" in sys.argv else REF
     table = league_table(rows, TARGETS, x="esno_db", reference=ref)
     table = [ln for ln in table if ln["draws"]]
