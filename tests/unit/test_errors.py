@@ -99,6 +99,10 @@ class TestCheckpointIntegrity:
             "ecdfbbbf52c69c68e58d176e7fafd848",
             "resnet20_cifar10jpeg_prune35_hardened.pt": "88db080ec0d293d11f487572cd20ce7e"
             "2d56936707b5c8110a545b7c627bf2c7",
+            "resnet20_cifar10jpeg_hardened_fixed0.pt": "b2cca747aba1f09af308dfe06c1d3d5d"
+            "ff93e695794090f04ef573410a853748",
+            "resnet20_cifar10jpeg_hardened_fixed5.pt": "4d5ba0dfae4500464748af7554058ea0"
+            "9c4e3eb4ad39197b15d23908cae6bfa0",
         }
         for name, digest in want.items():
             with warnings.catch_warnings():

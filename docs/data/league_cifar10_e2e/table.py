@@ -29,13 +29,17 @@ from airmodel.evaluation.uncertainty import format_crossing, format_gain
 
 HERE = Path(__file__).resolve().parent
 TRANSMITTERS = ("original", "hardened", "fisher", "hardened_fisher")
-#: transmitters at the same budget that prune half and send each survivor twice
-#: (docs/league_e2e.md#budget; folders of league_cifar10_e2e_v2 only)
-BUDGET = ("prune50_hardened", "prune35_hardened", "hardened_keep50")
+#: folders of league_cifar10_e2e_v2 only (docs/league_e2e.md#budget): transmitters
+#: that prune and repeat the survivors at the same budget, and hardened networks
+#: trained at one WNR (the single-SNR controls of the multi-SNR one)
+EXTRA = (
+    "prune50_hardened", "prune35_hardened", "hardened_keep50",
+    "hardened_fixed0", "hardened_fixed5",
+)  # fmt: skip
 #: results folder -> transmitter: the *_adapt* folders hold the cells run after
 #: the first four (adaptation then recalibration again; fisher's mmse_pb fit),
 #: same seed and points, so the same draws.
-FOLDERS = {tx: tx for tx in TRANSMITTERS + BUDGET} | {
+FOLDERS = {tx: tx for tx in TRANSMITTERS + EXTRA} | {
     "original_adapt_recal": "original",
     "hardened_adapt_recal": "hardened",
     "fisher_fit_adapt": "fisher",
