@@ -339,8 +339,7 @@ class BudgetScheme:
 
         def build(fraction: float) -> BudgetPlan:
             keep = ranking.mask(fraction)
-            bits = mask_bits(keep, spec) if self.mask == "side_info" else 0.0
-            uses = bits / self.mask_bits_per_use
+            bits, uses = self._mask_cost(keep, spec)
             sent = int(keep.sum())
             return BudgetPlan(keep, keep.to(torch.int64), bits, uses, sent / 2 + uses)
 
@@ -362,15 +361,18 @@ class BudgetScheme:
                 hi = mid
         return best
 
+    def _mask_cost(self, keep: torch.Tensor, spec: PayloadSpec) -> tuple[float, float]:
+        """Side-information bits of ``keep`` and their complex channel uses (0 if free)."""
+        bits = mask_bits(keep, spec) if self.mask == "side_info" else 0.0
+        return bits, bits / self.mask_bits_per_use
+
     def _prune_and_repeat(
         self, w: torch.Tensor, spec: PayloadSpec, sens: Mapping[str, float] | None
     ) -> BudgetPlan:
         """``keep`` of the weight tensors' entries, repeated to fill the budget."""
         n, cu = spec.num_air, self.channel_uses_per_weight
         keep = _Ranking(w.detach().cpu(), spec, self.prune).mask(self.keep)
-        pruned = not bool(keep.all())
-        bits = mask_bits(keep, spec) if self.mask == "side_info" and pruned else 0.0
-        uses = bits / self.mask_bits_per_use
+        bits, uses = (0.0, 0.0) if bool(keep.all()) else self._mask_cost(keep, spec)
         dims = math.floor(2 * (cu * n - uses) + 1e-9)
         sent = int(keep.sum())
         if dims < sent:
